@@ -1,0 +1,132 @@
+"""The one facade every front end calls: remember, accept, reject, promote, … over one workspace's memory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from scms.config import Settings
+from scms.model import Kind, Pattern, Tier
+from scms.store import lifecycle
+from scms.store.lifecycle import SyncReport
+from scms.store.projection import now_utc
+from scms.store.retention import retention
+from scms.store.source import CodeRange, code_range, read_range
+from scms.store.workspace import Workspace
+
+
+class Memory:
+    """One workspace's pattern memory. Open it, call its operations, close it."""
+
+    def __init__(self, workspace: Workspace, sync: SyncReport) -> None:
+        self.ws = workspace
+        self.last_sync = sync
+
+    @classmethod
+    def open(cls, root: Path, settings: Settings | None = None,
+             clock: Callable[[], datetime] = now_utc) -> "Memory":
+        """Open (creating `.scms/` if needed) and bring the store in line with the validated files."""
+        workspace = Workspace.open(root, settings, clock)
+        try:
+            sync = lifecycle.sync_files(workspace)
+        except BaseException:
+            workspace.close()
+            raise
+        return cls(workspace, sync)
+
+    @property
+    def root(self) -> Path:
+        return self.ws.root
+
+    @property
+    def settings(self) -> Settings:
+        return self.ws.settings
+
+    @settings.setter
+    def settings(self, value: Settings) -> None:
+        self.ws.settings = value
+
+    def close(self) -> None:
+        self.ws.close()
+
+    # reading code
+
+    def code_from_file(self, file: str | Path, start_line: int, end_line: int) -> CodeRange:
+        return read_range(self.ws.root, file, start_line, end_line, self.settings.max_file_bytes)
+
+    def code_from_text(self, path: Path, text: str, start_line: int, end_line: int) -> CodeRange:
+        """A range of an editor buffer, which may be unsaved."""
+        return code_range(self.ws.root, path, text, start_line, end_line)
+
+    # the lifecycle
+
+    def remember(self, code: CodeRange, *, title: str | None = None, note: str = "",
+                 kind: Kind = Kind.PATTERN, tags: list[str] | None = None) -> Pattern:
+        return lifecycle.remember(self.ws, code, title=title, note=note, kind=kind, tags=tags)
+
+    def accept(self, pattern_id: str, code: CodeRange | None = None) -> Pattern:
+        return lifecycle.accept(self.ws, pattern_id, code)
+
+    def reject(self, pattern_id: str, code: CodeRange | None = None, reason: str = "") -> Pattern:
+        return lifecycle.reject(self.ws, pattern_id, code, reason)
+
+    def promote(self, pattern_id: str) -> Pattern:
+        return lifecycle.promote(self.ws, pattern_id)
+
+    def promote_eligible(self) -> list[Pattern]:
+        return lifecycle.promote_eligible(self.ws)
+
+    def demote(self, pattern_id: str) -> Pattern:
+        return lifecycle.demote(self.ws, pattern_id)
+
+    def forget(self, pattern_id: str) -> Pattern:
+        return lifecycle.forget(self.ws, pattern_id)
+
+    def restore(self, pattern_id: str) -> Pattern:
+        return lifecycle.restore(self.ws, pattern_id)
+
+    def decay(self) -> list[Pattern]:
+        return lifecycle.decay(self.ws)
+
+    def rebuild(self) -> int:
+        return lifecycle.rebuild(self.ws)
+
+    def sync_files(self) -> SyncReport:
+        self.last_sync = lifecycle.sync_files(self.ws)
+        return self.last_sync
+
+    def get(self, pattern_id: str) -> Pattern:
+        return lifecycle.get(self.ws, pattern_id)
+
+    def list(self, tier: Tier | None = None) -> list[Pattern]:
+        return lifecycle.list_patterns(self.ws, tier)
+
+    # views
+
+    def describe(self, pattern: Pattern) -> dict[str, Any]:
+        """The pattern as JSON, with its retention score now."""
+        data = pattern.model_dump(mode="json")
+        data["retention"] = retention(pattern, self.ws.clock(), self.settings.retention).model_dump()
+        data["score"] = round(data["retention"]["score"], 4)
+        data["eligible"] = self.eligible(pattern)
+        return data
+
+    def eligible(self, pattern: Pattern) -> bool:
+        return (pattern.tier is Tier.SESSION and pattern.accepted_uses >= self.settings.promotion_threshold
+                and pattern.accepted_uses > pattern.rejected_uses)
+
+    def status(self) -> dict[str, Any]:
+        with self.ws.db.read() as conn:
+            counts = dict(conn.execute("SELECT tier, COUNT(*) FROM patterns GROUP BY tier").fetchall())
+            events = conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+        return {
+            "workspace": str(self.ws.root),
+            "store": str(self.ws.db.path),
+            "schema": self.ws.db.version,
+            "tiers": {tier.value: int(counts.get(tier.value, 0)) for tier in Tier},
+            "events": int(events),
+            "promotionThreshold": self.settings.promotion_threshold,
+            "warnings": list(self.last_sync.warnings),
+        }

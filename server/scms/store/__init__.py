@@ -1,0 +1,1 @@
+"""The pattern store: SQLite events and projections, validated-tier files, and the lifecycle."""

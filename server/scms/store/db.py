@@ -1,0 +1,115 @@
+"""The SQLite database: opening in WAL mode, versioned schema migrations, and write transactions."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from scms.errors import StoreError
+
+MIGRATIONS: list[str] = [
+    # 1: the event log, the pattern projection and its full-text index
+    """
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts TEXT NOT NULL,
+        type TEXT NOT NULL,
+        pattern_id TEXT NOT NULL,
+        payload TEXT NOT NULL
+    );
+    CREATE INDEX events_by_pattern ON events (pattern_id, id);
+    CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+    CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+    CREATE TABLE patterns (
+        id TEXT PRIMARY KEY,
+        tier TEXT NOT NULL,
+        status TEXT NOT NULL,
+        data TEXT NOT NULL,
+        last_event INTEGER NOT NULL
+    );
+    CREATE INDEX patterns_by_tier ON patterns (tier);
+    CREATE VIRTUAL TABLE patterns_fts USING fts5 (
+        id UNINDEXED, title, body, snippet, terms, tokenize = 'unicode61'
+    );
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class Database:
+    """One connection to `.scms/scms.db`, shared by threads under a lock; writes are IMMEDIATE transactions."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        try:
+            self.conn = sqlite3.connect(path, isolation_level=None, timeout=10.0, check_same_thread=False)
+            self._check_version()
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA synchronous = FULL")
+            self.conn.execute("PRAGMA busy_timeout = 10000")
+            self._migrate()
+        except sqlite3.DatabaseError as err:
+            raise StoreError(f"{path} cannot be used as the SCMS store: {err}") from err
+
+    def _check_version(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            self.conn.close()
+            raise StoreError(
+                f"{self.path} was written by a newer SCMS (schema {version}; this version knows "
+                f"up to {SCHEMA_VERSION}); upgrade scms to use it"
+            )
+
+    def _migrate(self) -> None:
+        with self.write():
+            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+            for number in range(version, SCHEMA_VERSION):
+                for statement in _statements(MIGRATIONS[number]):
+                    self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version = {number + 1}")
+
+    @property
+    def version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that holds the database's write lock from its start (BEGIN IMMEDIATE)."""
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            yield self.conn
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements, keeping trigger bodies whole."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements

@@ -1,0 +1,213 @@
+"""The pattern lifecycle: remember, accept, reject, promote, demote, forget, restore, decay, rebuild."""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+from scms.errors import InvalidInput, InvalidState, NotFound
+from scms.model import EventType, Kind, Pattern, Status, Tier
+from scms.store import files, projection
+from scms.store.retention import retention
+from scms.store.source import CodeRange
+from scms.store.workspace import Workspace
+
+
+def remember(ws: Workspace, code: CodeRange, *, title: str | None = None, note: str = "",
+             kind: Kind = Kind.PATTERN, tags: list[str] | None = None) -> Pattern:
+    """A new session-tier candidate from a code range."""
+    title = " ".join((title or _default_title(code.text)).split())[:200]
+    if not title:
+        raise InvalidInput("title must not be blank", field="title")
+    with ws.db.write() as conn:
+        pattern_id = _new_id(conn)
+        pattern = {
+            "id": pattern_id, "title": title, "body": note.strip("\n"), "snippet": code.text, "kind": kind.value,
+            "languages": [code.language] if code.language else [], "tags": sorted(set(tags or [])),
+            "evidence": [code.evidence.model_dump(mode="json")],
+        }
+        _, created = projection.append(conn, EventType.REMEMBERED, pattern_id, {"pattern": pattern}, ws.clock())
+    assert created is not None
+    return created
+
+
+def accept(ws: Workspace, pattern_id: str, code: CodeRange | None = None) -> Pattern:
+    """One accepted use, in a context when one is given: counts toward promotion and refreshes retention."""
+    payload: dict[str, Any] = {"evidence": code.evidence.model_dump(mode="json")} if code else {}
+    return _transition(ws, pattern_id, EventType.ACCEPTED, payload, allowed=(Tier.SESSION, Tier.VALIDATED),
+                       refusal="it is archived; restore it first")
+
+
+def reject(ws: Workspace, pattern_id: str, code: CodeRange | None = None, reason: str = "") -> Pattern:
+    """One rejection: lowers confidence, and the pattern is not suggested again in that context."""
+    payload: dict[str, Any] = {"reason": reason} if reason else {}
+    if code is not None:
+        payload.update(context_hash=code.evidence.content_hash, file=code.evidence.file)
+    return _transition(ws, pattern_id, EventType.REJECTED, payload, allowed=(Tier.SESSION, Tier.VALIDATED),
+                       refusal="it is archived; restore it first")
+
+
+def promote(ws: Workspace, pattern_id: str, *, auto: bool = False) -> Pattern:
+    """To the validated tier: its file is written first, then the event, under the database's write lock."""
+    with ws.db.write() as conn:
+        pattern = _get(conn, pattern_id)
+        if pattern.tier is not Tier.SESSION:
+            raise InvalidState(f"pattern {pattern_id} is {pattern.tier.value}; only session patterns are promoted")
+        return _promote_locked(ws, conn, pattern, auto)
+
+
+def promote_eligible(ws: Workspace) -> list[Pattern]:
+    """Every candidate with enough accepted uses (and more accepts than rejects) goes to the validated tier."""
+    threshold = ws.settings.promotion_threshold
+    promoted: list[Pattern] = []
+    with ws.db.write() as conn:
+        for pattern in _patterns(conn, Tier.SESSION):
+            if pattern.accepted_uses >= threshold and pattern.accepted_uses > pattern.rejected_uses:
+                promoted.append(_promote_locked(ws, conn, pattern, True))
+    return promoted
+
+
+def demote(ws: Workspace, pattern_id: str) -> Pattern:
+    return _transition(ws, pattern_id, EventType.DEMOTED, {}, allowed=(Tier.VALIDATED,),
+                       refusal="only validated patterns are demoted", drop_file=True)
+
+
+def forget(ws: Workspace, pattern_id: str) -> Pattern:
+    return _transition(ws, pattern_id, EventType.FORGOTTEN, {}, allowed=(Tier.SESSION, Tier.VALIDATED),
+                       refusal="it is already archived", drop_file=True)
+
+
+def restore(ws: Workspace, pattern_id: str) -> Pattern:
+    """Back from the archive to the session tier, with its decay clock restarted."""
+    return _transition(ws, pattern_id, EventType.RESTORED, {}, allowed=(Tier.ARCHIVE,),
+                       refusal="only archived patterns are restored")
+
+
+def decay(ws: Workspace) -> list[Pattern]:
+    """Archive every candidate whose retention score fell below the archive threshold."""
+    now = ws.clock()
+    limit = ws.settings.retention.archive_below
+    archived: list[Pattern] = []
+    with ws.db.write() as conn:
+        for pattern in _patterns(conn, Tier.SESSION):
+            score = retention(pattern, now, ws.settings.retention).score
+            if score < limit:
+                _, after = projection.append(conn, EventType.DECAYED, pattern.id, {"score": round(score, 6)}, now)
+                assert after is not None
+                archived.append(after)
+    return archived
+
+
+def rebuild(ws: Workspace) -> int:
+    with ws.db.write() as conn:
+        return projection.rebuild(conn)
+
+
+@dataclass
+class SyncReport:
+    imported: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.imported or self.updated or self.removed)
+
+
+def sync_files(ws: Workspace) -> SyncReport:
+    """Bring the store in line with `.scms/patterns/*.md` (a git pull, a hand edit, a deleted file)."""
+    report = SyncReport()
+    with ws.db.write() as conn:
+        found, report.warnings = files.scan(ws.patterns_dir)
+        now = ws.clock()
+        for pattern_id, pattern_file in found.items():
+            current = projection.load(conn, pattern_id)
+            if current is None or current.tier is not Tier.VALIDATED:
+                projection.append(conn, EventType.FILE_SYNCED, pattern_id,
+                                  {"fields": pattern_file.fields, "file": pattern_file.path.name}, now)
+                report.imported.append(pattern_id)
+                continue
+            stored = current.model_dump(mode="json")
+            changes = {k: pattern_file.fields[k] for k in projection.CONTENT_FIELDS
+                       if pattern_file.fields[k] != stored[k]}
+            if changes:
+                projection.append(conn, EventType.FILE_SYNCED, pattern_id,
+                                  {"fields": changes, "file": pattern_file.path.name}, now)
+                report.updated.append(pattern_id)
+        for pattern in _patterns(conn, Tier.VALIDATED):
+            if pattern.id not in found:
+                projection.append(conn, EventType.FILE_REMOVED, pattern.id, {}, now)
+                report.removed.append(pattern.id)
+    return report
+
+
+def get(ws: Workspace, pattern_id: str) -> Pattern:
+    with ws.db.read() as conn:
+        return _get(conn, pattern_id)
+
+
+def list_patterns(ws: Workspace, tier: Tier | None = None) -> list[Pattern]:
+    with ws.db.read() as conn:
+        return _patterns(conn, tier)
+
+
+def _transition(ws: Workspace, pattern_id: str, type_: EventType, payload: dict[str, Any], *,
+                allowed: tuple[Tier, ...], refusal: str, drop_file: bool = False) -> Pattern:
+    with ws.db.write() as conn:
+        pattern = _get(conn, pattern_id)
+        if pattern.tier not in allowed:
+            raise InvalidState(f"pattern {pattern_id} is {pattern.tier.value}: {refusal}")
+        if drop_file and pattern.tier is Tier.VALIDATED:
+            files.remove(ws.patterns_dir, pattern.id)
+        _, after = projection.append(conn, type_, pattern.id, payload, ws.clock())
+    assert after is not None
+    return after
+
+
+def _promote_locked(ws: Workspace, conn: sqlite3.Connection, pattern: Pattern, auto: bool) -> Pattern:
+    now = ws.clock()
+    future = pattern.model_copy(update={"tier": Tier.VALIDATED, "promoted": now,
+                                        "status": Status.VALIDATED if auto else Status.PROMOTED})
+    written = files.write(ws.patterns_dir, future)
+    try:
+        _, after = projection.append(conn, EventType.PROMOTED, pattern.id, {"auto": auto}, now)
+    except BaseException:
+        written.unlink(missing_ok=True)
+        raise
+    assert after is not None
+    return after
+
+
+def _get(conn: sqlite3.Connection, pattern_id: str) -> Pattern:
+    if not isinstance(pattern_id, str) or not pattern_id.strip():
+        raise InvalidInput("patternId must be a non-empty string", field="patternId")
+    pattern = projection.load(conn, pattern_id.strip())
+    if pattern is None:
+        raise NotFound(f"no pattern with id {pattern_id!r}", field="patternId")
+    return pattern
+
+
+def _patterns(conn: sqlite3.Connection, tier: Tier | None) -> list[Pattern]:
+    if tier is None:
+        rows = conn.execute("SELECT data FROM patterns ORDER BY rowid")
+    else:
+        rows = conn.execute("SELECT data FROM patterns WHERE tier = ? ORDER BY rowid", (tier.value,))
+    return [Pattern.model_validate_json(row[0]) for row in rows]
+
+
+def _new_id(conn: sqlite3.Connection) -> str:
+    while True:
+        candidate = secrets.token_hex(4)
+        if conn.execute("SELECT 1 FROM patterns WHERE id = ?", (candidate,)).fetchone() is None:
+            return candidate
+
+
+def _default_title(text: str) -> str:
+    for line in text.splitlines():
+        stripped = line.strip().rstrip(":{").strip()
+        if stripped and not stripped.startswith(("#", "//", "/*", "*", "@")):
+            return stripped[:80]
+    return text.strip()[:80]

@@ -1,0 +1,146 @@
+"""Events and their projection: append an event and fold it into the pattern rows, or replay them all."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime, timezone
+from typing import Any
+
+from scms.model import Event, EventType, Evidence, Pattern, Status, Tier
+from scms.store.text import index_terms
+
+CONTENT_FIELDS = ("title", "body", "snippet", "kind", "languages", "tags")
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def apply(pattern: Pattern | None, event: Event) -> Pattern | None:
+    """The pure fold: the pattern after this event. Lifecycle checks make every event valid here."""
+    ts, payload = event.ts, event.payload
+    kind = event.type
+    if kind is EventType.REMEMBERED:
+        return Pattern.model_validate(
+            {**payload["pattern"], "created": ts, "updated": ts, "decay_anchor": ts}
+        )
+    if kind is EventType.FILE_SYNCED and pattern is None:
+        fields = payload["fields"]
+        return Pattern.model_validate(
+            {
+                **fields,
+                "id": event.pattern_id,
+                "tier": Tier.VALIDATED,
+                "status": Status.VALIDATED,
+                "created": fields.get("created") or ts,
+                "promoted": fields.get("promoted") or ts,
+                "updated": ts,
+                "decay_anchor": ts,
+            }
+        )
+    if pattern is None:
+        return None
+    p = pattern.model_copy(deep=True)
+    p.updated = ts
+    if kind is EventType.ACCEPTED:
+        p.accepted_uses += 1
+        p.last_accepted = ts
+        p.decay_anchor = ts
+        _add_evidence(p, payload.get("evidence"))
+    elif kind is EventType.REJECTED:
+        p.rejected_uses += 1
+        context = payload.get("context_hash")
+        if context and context not in p.rejected_contexts:
+            p.rejected_contexts.append(context)
+    elif kind is EventType.PROMOTED:
+        p.tier = Tier.VALIDATED
+        p.status = Status.VALIDATED if payload.get("auto") else Status.PROMOTED
+        p.promoted = ts
+    elif kind is EventType.DEMOTED:
+        p.tier, p.status, p.promoted = Tier.SESSION, Status.CANDIDATE, None
+        p.decay_anchor = ts
+    elif kind in (EventType.FORGOTTEN, EventType.DECAYED, EventType.FILE_REMOVED):
+        p.tier, p.status = Tier.ARCHIVE, Status.ARCHIVED
+    elif kind is EventType.RESTORED:
+        p.tier, p.status, p.promoted = Tier.SESSION, Status.CANDIDATE, None
+        p.decay_anchor = ts
+    elif kind is EventType.FILE_SYNCED:
+        fields = payload["fields"]
+        p = Pattern.model_validate({**p.model_dump(), **{k: fields[k] for k in CONTENT_FIELDS if k in fields}})
+        if p.tier is not Tier.VALIDATED:
+            p.tier, p.status = Tier.VALIDATED, Status.VALIDATED
+            p.promoted = ts
+            p.accepted_uses = max(p.accepted_uses, int(fields.get("accepted_uses", 0)))
+    return p
+
+
+def _add_evidence(p: Pattern, raw: dict[str, Any] | None) -> None:
+    if raw is None:
+        return
+    evidence = Evidence.model_validate(raw)
+    if evidence not in p.evidence:
+        p.evidence.append(evidence)
+
+
+def append(conn: sqlite3.Connection, type_: EventType, pattern_id: str, payload: dict[str, Any],
+           ts: datetime) -> tuple[Event, Pattern | None]:
+    """Append one event inside the caller's transaction and update its pattern's projection."""
+    blob = json.dumps(payload, sort_keys=True, default=str)
+    cursor = conn.execute(
+        "INSERT INTO events (ts, type, pattern_id, payload) VALUES (?, ?, ?, ?)",
+        (ts.isoformat(), type_.value, pattern_id, blob),
+    )
+    event = Event(id=cursor.lastrowid, ts=ts, type=type_, pattern_id=pattern_id, payload=json.loads(blob))
+    pattern = apply(load(conn, pattern_id), event)
+    if pattern is not None:
+        save(conn, pattern, event.id)
+    return event, pattern
+
+
+def load(conn: sqlite3.Connection, pattern_id: str) -> Pattern | None:
+    row = conn.execute("SELECT data FROM patterns WHERE id = ?", (pattern_id,)).fetchone()
+    return Pattern.model_validate_json(row[0]) if row else None
+
+
+def save(conn: sqlite3.Connection, pattern: Pattern, event_id: int) -> None:
+    conn.execute(
+        "INSERT INTO patterns (id, tier, status, data, last_event) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET tier = excluded.tier, status = excluded.status, "
+        "data = excluded.data, last_event = excluded.last_event",
+        (pattern.id, pattern.tier.value, pattern.status.value, pattern.model_dump_json(), event_id),
+    )
+    conn.execute("DELETE FROM patterns_fts WHERE id = ?", (pattern.id,))
+    conn.execute(
+        "INSERT INTO patterns_fts (id, title, body, snippet, terms) VALUES (?, ?, ?, ?, ?)",
+        (pattern.id, pattern.title, pattern.body, pattern.snippet,
+         index_terms(pattern.title, pattern.body, pattern.snippet, " ".join(pattern.tags))),
+    )
+
+
+def events(conn: sqlite3.Connection, pattern_id: str | None = None) -> list[Event]:
+    query = "SELECT id, ts, type, pattern_id, payload FROM events"
+    args: tuple[Any, ...] = ()
+    if pattern_id is not None:
+        query += " WHERE pattern_id = ?"
+        args = (pattern_id,)
+    return [
+        Event(id=row[0], ts=datetime.fromisoformat(row[1]), type=EventType(row[2]), pattern_id=row[3],
+              payload=json.loads(row[4]))
+        for row in conn.execute(query + " ORDER BY id", args)
+    ]
+
+
+def rebuild(conn: sqlite3.Connection) -> int:
+    """Recompute every projection from the event log inside the caller's transaction; returns the count."""
+    state: dict[str, tuple[Pattern, int]] = {}
+    for event in events(conn):
+        current = state.get(event.pattern_id)
+        pattern = apply(current[0] if current else None, event)
+        if pattern is not None:
+            state[event.pattern_id] = (pattern, event.id)
+    conn.execute("DELETE FROM patterns")
+    conn.execute("DELETE FROM patterns_fts")
+    for pattern, last_event in state.values():
+        save(conn, pattern, last_event)
+    return len(state)

@@ -1,0 +1,118 @@
+"""Reading code ranges as evidence: text checks (binary, UTF-8, size), language, content hash, git commit."""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+from scms.errors import InvalidInput, NotFound
+from scms.model import Evidence
+from scms.store.text import content_hash
+
+LANGUAGES = {
+    ".py": "python", ".pyi": "python", ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript",
+    ".jsx": "javascript", ".ts": "typescript", ".tsx": "typescriptreact", ".go": "go", ".rs": "rust",
+    ".java": "java", ".kt": "kotlin", ".c": "c", ".h": "c", ".cc": "cpp", ".cpp": "cpp", ".hpp": "cpp",
+    ".cs": "csharp", ".rb": "ruby", ".php": "php", ".swift": "swift", ".scala": "scala", ".sh": "shellscript",
+    ".sql": "sql", ".md": "markdown", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".json": "json",
+}
+
+
+@dataclass(frozen=True)
+class CodeRange:
+    text: str
+    evidence: Evidence
+    language: str | None
+
+
+def language_of(path: str) -> str | None:
+    return LANGUAGES.get(Path(path).suffix.lower())
+
+
+def check_text(data: bytes, name: str, max_bytes: int) -> str:
+    """Decoded text, or InvalidInput saying why these bytes are not usable source code."""
+    if len(data) > max_bytes:
+        raise InvalidInput(f"{name} is too large ({len(data):,} bytes; the limit is {max_bytes:,})")
+    if b"\x00" in data[:8192]:
+        raise InvalidInput(f"{name} looks binary (it contains NUL bytes)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InvalidInput(f"{name} is not UTF-8 text (bad byte at offset {err.start})") from None
+
+
+def read_range(workspace: Path, file: str | Path, start_line: int, end_line: int, max_bytes: int) -> CodeRange:
+    """Lines start_line..end_line (1-based, inclusive) of a file, as evidence for the workspace."""
+    path = Path(file)
+    if not path.is_absolute():
+        path = Path.cwd() / path
+    path = path.resolve()
+    if not path.is_file():
+        raise NotFound(f"{file}: no such file")
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise InvalidInput(f"{file}: cannot be read ({err.strerror or err})") from None
+    return code_range(workspace, path, check_text(data, str(file), max_bytes), start_line, end_line)
+
+
+def code_range(workspace: Path, path: Path, text: str, start_line: int, end_line: int) -> CodeRange:
+    """Lines start_line..end_line (1-based, inclusive) of a file's text, with their evidence."""
+    lines = text.splitlines()
+    if start_line < 1 or end_line < start_line:
+        raise InvalidInput(f"range {start_line}-{end_line} is not a valid range (lines count from 1, start <= end)",
+                           field="range")
+    if end_line > len(lines):
+        raise InvalidInput(f"range {start_line}-{end_line} is outside {path.name}, which has {len(lines)} lines",
+                           field="range")
+    snippet = textwrap.dedent("\n".join(line.rstrip() for line in lines[start_line - 1:end_line])).strip("\n")
+    if not snippet.strip():
+        raise InvalidInput(f"lines {start_line}-{end_line} of {path.name} are blank", field="range")
+    evidence = Evidence(file=_relative(workspace, path), start_line=start_line, end_line=end_line,
+                        content_hash=content_hash(snippet), commit=git_head(workspace))
+    return CodeRange(text=snippet, evidence=evidence, language=language_of(path.name))
+
+
+def _relative(workspace: Path, path: Path) -> str:
+    try:
+        return path.relative_to(workspace.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def git_head(workspace: Path) -> str | None:
+    """The commit checked out in the workspace's git repository, read from .git without running git."""
+    for root in (workspace, *workspace.parents):
+        git = root / ".git"
+        if git.is_file():  # a worktree or submodule: "gitdir: <path>"
+            target = git.read_text(encoding="utf-8", errors="replace").partition("gitdir:")[2].strip()
+            git = (root / target).resolve()
+        if git.is_dir():
+            return _resolve_head(git)
+    return None
+
+
+def _resolve_head(git: Path) -> str | None:
+    try:
+        head = (git / "HEAD").read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    if not head.startswith("ref:"):
+        return head or None
+    ref = head[4:].strip()
+    common = git
+    commondir = git / "commondir"
+    if commondir.is_file():
+        common = (git / commondir.read_text(encoding="utf-8").strip()).resolve()
+    for base in (git, common):
+        ref_file = base / ref
+        if ref_file.is_file():
+            return ref_file.read_text(encoding="utf-8").strip() or None
+    packed = common / "packed-refs"
+    if packed.is_file():
+        for line in packed.read_text(encoding="utf-8").splitlines():
+            sha, _, name = line.partition(" ")
+            if name == ref:
+                return sha
+    return None  # a branch with no commits yet

@@ -1,0 +1,34 @@
+"""Text helpers for the lexical index: identifiers split into lower-case subwords, hashes of content."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9]*|[0-9]+")
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+
+
+def subwords(text: str) -> list[str]:
+    """`parseHTTPResponse_v2` -> ['parse', 'http', 'response', 'v2'-ish parts], lower-cased, in order."""
+    words: list[str] = []
+    for token in _IDENTIFIER.findall(text):
+        parts = _CAMEL.findall(token) or [token]
+        words.extend(part.lower() for part in parts)
+    return words
+
+
+def index_terms(*texts: str) -> str:
+    """Distinct subwords of at least two characters, space-separated, for the FTS `terms` column."""
+    seen: dict[str, None] = {}
+    for text in texts:
+        for word in subwords(text):
+            if len(word) >= 2:
+                seen.setdefault(word, None)
+    return " ".join(seen)
+
+
+def content_hash(text: str) -> str:
+    """A short, stable hash of code with line endings and trailing spaces normalized."""
+    normalized = "\n".join(line.rstrip() for line in text.replace("\r\n", "\n").split("\n")).strip("\n")
+    return hashlib.sha256(normalized.encode("utf-8")).hexdigest()[:16]

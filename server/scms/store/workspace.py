@@ -1,0 +1,68 @@
+"""A workspace's `.scms/` folder: where it is, its database, its patterns folder and its .gitignore."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from scms.config import Settings
+from scms.errors import NotFound, StoreError
+from scms.store.db import Database
+from scms.store.projection import now_utc
+
+GITIGNORE = """\
+# SCMS keeps its local state out of git; patterns/ (the validated tier) is shared through git.
+scms.db
+scms.db-*
+model/
+index/
+*.tmp
+"""
+
+
+def find_root(start: Path) -> Path:
+    """The nearest folder holding `.scms/` or `.git`, going up from start; start itself if none."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / ".scms").is_dir() or (folder / ".git").exists():
+            return folder
+    return start
+
+
+@dataclass
+class Workspace:
+    root: Path
+    settings: Settings
+    db: Database
+    clock: Callable[[], datetime] = field(default=now_utc)
+
+    @property
+    def scms_dir(self) -> Path:
+        return self.root / ".scms"
+
+    @property
+    def patterns_dir(self) -> Path:
+        return self.scms_dir / "patterns"
+
+    @classmethod
+    def open(cls, root: Path, settings: Settings | None = None,
+             clock: Callable[[], datetime] = now_utc) -> "Workspace":
+        root = Path(root)
+        if not root.is_dir():
+            raise NotFound(f"workspace {root} does not exist or is not a folder")
+        scms_dir = root / ".scms"
+        try:
+            scms_dir.mkdir(exist_ok=True)
+            (scms_dir / "patterns").mkdir(exist_ok=True)
+            ignore = scms_dir / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text(GITIGNORE, encoding="utf-8")
+        except OSError as err:
+            raise StoreError(f"cannot create {scms_dir}: {err.strerror or err}") from None
+        return cls(root=root.resolve(), settings=settings or Settings(), db=Database(scms_dir / "scms.db"),
+                   clock=clock)
+
+    def close(self) -> None:
+        self.db.close()

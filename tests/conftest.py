@@ -1,0 +1,68 @@
+"""Shared fixtures: a workspace holding real code nobody here wrote (stdlib sources), and a steerable clock."""
+
+from __future__ import annotations
+
+import shutil
+import sysconfig
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from scms.memory import Memory
+
+STDLIB = Path(sysconfig.get_paths()["stdlib"])
+SOURCES = ["shutil.py", "textwrap.py", "json/decoder.py", "http/cookiejar.py", "functools.py"]
+
+
+class Clock:
+    """A clock the test moves forward by hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    for name in SOURCES:
+        target = root / "src" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(STDLIB / name, target)
+    return root
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def memory(workspace: Path, clock: Clock):
+    mem = Memory.open(workspace, clock=clock)
+    yield mem
+    mem.close()
+
+
+def remember_lines(memory: Memory, file: str, start: int, end: int, **kwargs):
+    return memory.remember(memory.code_from_file(memory.root / "src" / file, start, end), **kwargs)
+
+
+def store_snapshot(root: Path) -> tuple[list, list, list[str]]:
+    """Every event, every projection row and every pattern file: equal snapshots mean nothing changed."""
+    import sqlite3
+
+    conn = sqlite3.connect(root / ".scms" / "scms.db")
+    try:
+        events = conn.execute("SELECT * FROM events ORDER BY id").fetchall()
+        rows = conn.execute("SELECT * FROM patterns ORDER BY id").fetchall()
+    finally:
+        conn.close()
+    files = sorted(p.name + ":" + p.read_text() for p in (root / ".scms" / "patterns").glob("*"))
+    return events, rows, files

@@ -1,0 +1,132 @@
+"""The `scms` command, run as a real process: every subcommand, --json, and each bad input."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import store_snapshot
+
+
+def scms(workspace: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "scms", "--workspace", str(workspace), *args],
+                            capture_output=True, text=True, cwd=workspace, timeout=60)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def as_json(workspace: Path, *args: str):
+    return json.loads(scms(workspace, *args, "--json").stdout)
+
+
+def test_the_whole_lifecycle_from_the_command_line(workspace: Path):
+    made = as_json(workspace, "remember", "src/shutil.py:189-199", "--title", "Chunked copy", "--tag", "io",
+                   "--note", "Read fixed-size chunks until empty.")
+    pid = made["id"]
+    assert made["tier"] == "session" and made["score"] == pytest.approx(0.3) and made["tags"] == ["io"]
+    assert as_json(workspace, "accept", pid, "src/shutil.py:405-421")["accepted_uses"] == 1
+    assert as_json(workspace, "accept", pid)["eligible"] is True
+    assert as_json(workspace, "reject", pid, "--reason", "noisy")["rejected_uses"] == 1
+    [promoted] = as_json(workspace, "promote-eligible")
+    assert promoted["tier"] == "validated" and promoted["status"] == "validated"
+    assert (workspace / ".scms" / "patterns" / f"chunked-copy-{pid}.md").is_file()
+    assert as_json(workspace, "status")["tiers"] == {"session": 0, "validated": 1, "archive": 0}
+    assert as_json(workspace, "demote", pid)["tier"] == "session"
+    assert as_json(workspace, "promote", pid)["status"] == "promoted"
+    assert as_json(workspace, "forget", pid)["tier"] == "archive"
+    assert as_json(workspace, "restore", pid)["tier"] == "session"
+    assert as_json(workspace, "decay") == []
+    assert as_json(workspace, "rebuild") == {"rebuilt": 1}
+    assert [p["id"] for p in as_json(workspace, "list", "--tier", "session")] == [pid]
+    assert as_json(workspace, "list", "--tier", "archive") == []
+
+
+def test_readable_output(workspace: Path):
+    out = scms(workspace, "remember", "src/textwrap.py:373-376", "--title", "Wrap text").stdout
+    assert out.splitlines()[0].startswith("Wrap text  [") and "def wrap(text, width=70, **kwargs):" in out
+    table = scms(workspace, "list").stdout.splitlines()
+    assert table[0].split() == ["ID", "TIER", "STATUS", "USES", "REJ", "SCORE", "TITLE"]
+    assert table[1].split()[1:6] == ["session", "candidate", "0", "0", "0.300"]
+    status = scms(workspace, "status").stdout
+    assert "tiers      session 1, validated 0, archive 0" in status
+
+
+def test_workspace_defaults_to_the_enclosing_root(workspace: Path):
+    (workspace / ".git").mkdir()
+    scms(workspace, "remember", "src/shutil.py:189-199")
+    result = subprocess.run([sys.executable, "-m", "scms", "status", "--json"], capture_output=True, text=True,
+                            cwd=workspace / "src" / "json", timeout=60)
+    assert json.loads(result.stdout)["workspace"] == str(workspace.resolve())
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["accept", "deadbeef"], "no pattern with id 'deadbeef'"),
+        (["promote", "deadbeef"], "no pattern with id 'deadbeef'"),
+        (["remember", "src/shutil.py:10-99999"], "outside shutil.py, which has"),
+        (["remember", "src/shutil.py"], "is not FILE:START-END"),
+        (["remember", "src/missing.py:1-2"], "no such file"),
+        (["remember", "blob.bin:1-1"], "looks binary"),
+        (["remember", "latin1.py:1-1"], "not UTF-8 text"),
+        (["accept", "{id}", "src/shutil.py:0-3"], "not a valid range"),
+        (["demote", "{id}"], "only validated patterns are demoted"),
+    ],
+)
+def test_bad_input_gets_one_clear_message_and_changes_nothing(workspace: Path, args, message):
+    (workspace / "blob.bin").write_bytes(b"\x00\x01\x02binary")
+    (workspace / "latin1.py").write_bytes("s = 'Müller'\n".encode("latin-1"))
+    pid = as_json(workspace, "remember", "src/shutil.py:189-199")["id"]
+    before = store_snapshot(workspace)
+    result = scms(workspace, *[a.format(id=pid) for a in args], check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("scms: error: ") and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert store_snapshot(workspace) == before
+
+
+def test_a_missing_workspace_is_an_error(tmp_path: Path):
+    result = subprocess.run([sys.executable, "-m", "scms", "--workspace", str(tmp_path / "nowhere"), "status"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "does not exist" in result.stderr
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_a_database_from_a_newer_schema_is_refused_untouched(workspace: Path):
+    scms(workspace, "remember", "src/shutil.py:189-199")
+    db = workspace / ".scms" / "scms.db"
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    before = db.read_bytes()
+    result = scms(workspace, "status", check=False)
+    assert result.returncode == 1 and "written by a newer SCMS (schema 99" in result.stderr
+    assert db.read_bytes() == before
+
+
+def test_a_file_that_is_not_a_database_is_refused(workspace: Path):
+    (workspace / ".scms").mkdir()
+    (workspace / ".scms" / "scms.db").write_bytes(b"this is not sqlite" * 100)
+    result = scms(workspace, "status", check=False)
+    assert result.returncode == 1 and "cannot be used as the SCMS store" in result.stderr
+
+
+def test_a_malformed_pattern_file_warns_and_the_rest_works(workspace: Path):
+    patterns = workspace / ".scms" / "patterns"
+    patterns.mkdir(parents=True)
+    (patterns / "broken.md").write_text("---\nkind: recipe\n---\n")
+    (patterns / "fine.md").write_text("---\nid: fine\ntitle: Fine\n---\n```py\nx = 1\n```\n")
+    result = scms(workspace, "list")
+    assert "scms: warning: broken.md:" in result.stderr and "skipped" in result.stderr
+    assert "Fine" in result.stdout
+
+
+def test_usage_errors_exit_2(workspace: Path):
+    assert scms(workspace, "list", "--tier", "gold", check=False).returncode == 2
+    assert scms(workspace, check=False).returncode == 2

@@ -1,0 +1,150 @@
+"""The lifecycle as library functions: remember, accept, reject, promote(-eligible), demote, forget, restore."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import remember_lines, store_snapshot
+from scms.config import Settings
+from scms.errors import InvalidInput, InvalidState, NotFound
+from scms.memory import Memory
+from scms.model import Kind, Status, Tier
+
+
+def test_remember_makes_a_session_candidate_with_evidence(memory: Memory):
+    pattern = remember_lines(memory, "shutil.py", 189, 199, title="Copy file objects in chunks",
+                             note="Loop over read(length) until empty.", tags=["io", "io", "copy"])
+    assert pattern.tier is Tier.SESSION and pattern.status is Status.CANDIDATE
+    assert pattern.snippet.startswith("def copyfileobj(fsrc, fdst, length=0):")
+    assert pattern.languages == ["python"] and pattern.tags == ["copy", "io"]
+    assert pattern.body == "Loop over read(length) until empty."
+    [evidence] = pattern.evidence
+    assert (evidence.file, evidence.start_line, evidence.end_line) == ("src/shutil.py", 189, 199)
+    assert len(evidence.content_hash) == 16
+    assert memory.get(pattern.id) == pattern
+
+
+def test_default_title_is_the_first_code_line(memory: Memory):
+    pattern = remember_lines(memory, "textwrap.py", 373, 376)
+    assert pattern.title == "def wrap(text, width=70, **kwargs)"
+
+
+def test_accepts_count_and_add_their_context_as_evidence(memory: Memory, clock):
+    pattern = remember_lines(memory, "shutil.py", 189, 199)
+    clock.advance(hours=1)
+    after = memory.accept(pattern.id, memory.code_from_file(memory.root / "src/shutil.py", 405, 421))
+    assert after.accepted_uses == 1 and after.last_accepted == clock.now and after.decay_anchor == clock.now
+    assert [e.start_line for e in after.evidence] == [189, 405]
+    again = memory.accept(pattern.id)
+    assert again.accepted_uses == 2 and len(again.evidence) == 2
+
+
+def test_reject_records_the_context_it_was_rejected_in(memory: Memory):
+    pattern = remember_lines(memory, "shutil.py", 189, 199)
+    context = memory.code_from_file(memory.root / "src/textwrap.py", 373, 376)
+    after = memory.reject(pattern.id, context, reason="not here")
+    assert after.rejected_uses == 1
+    assert after.rejected_contexts == [context.evidence.content_hash]
+    assert after.decay_anchor == pattern.decay_anchor  # a rejection never refreshes
+
+
+@pytest.mark.parametrize("threshold", [1, 2, 3])
+def test_promote_eligible_respects_the_threshold(workspace, clock, threshold):
+    memory = Memory.open(workspace, Settings(promotion_threshold=threshold), clock)
+    try:
+        patterns = [remember_lines(memory, "shutil.py", 189 + i, 199) for i in range(4)]
+        for uses, pattern in enumerate(patterns):
+            for _ in range(uses):
+                memory.accept(pattern.id)
+        promoted = memory.promote_eligible()
+        assert sorted(p.accepted_uses for p in promoted) == [u for u in range(4) if u >= threshold]
+        assert all(p.tier is Tier.VALIDATED and p.status is Status.VALIDATED for p in promoted)
+        assert len(list(memory.ws.patterns_dir.glob("*.md"))) == len(promoted)
+        assert memory.promote_eligible() == []
+    finally:
+        memory.close()
+
+
+def test_more_rejections_than_accepts_block_promotion(memory: Memory):
+    pattern = remember_lines(memory, "shutil.py", 189, 199)
+    for _ in range(2):
+        memory.accept(pattern.id)
+        memory.reject(pattern.id)
+    assert memory.promote_eligible() == []
+    memory.accept(pattern.id)
+    assert [p.id for p in memory.promote_eligible()] == [pattern.id]
+
+
+def test_promote_demote_forget_restore_move_between_tiers(memory: Memory):
+    pattern = remember_lines(memory, "shutil.py", 189, 199, title="Chunked copy")
+    promoted = memory.promote(pattern.id)
+    assert promoted.tier is Tier.VALIDATED and promoted.status is Status.PROMOTED
+    [file] = memory.ws.patterns_dir.glob("*.md")
+    assert file.name == f"chunked-copy-{pattern.id}.md"
+    demoted = memory.demote(pattern.id)
+    assert demoted.tier is Tier.SESSION and not list(memory.ws.patterns_dir.glob("*.md"))
+    memory.promote(pattern.id)
+    forgotten = memory.forget(pattern.id)
+    assert forgotten.tier is Tier.ARCHIVE and forgotten.status is Status.ARCHIVED
+    assert not list(memory.ws.patterns_dir.glob("*.md"))
+    restored = memory.restore(pattern.id)
+    assert restored.tier is Tier.SESSION and restored.status is Status.CANDIDATE
+
+
+@pytest.mark.parametrize(
+    "setup, operation, message",
+    [
+        ([], "demote", "only validated patterns are demoted"),
+        ([], "restore", "only archived patterns are restored"),
+        (["promote"], "promote", "only session patterns are promoted"),
+        (["forget"], "forget", "already archived"),
+        (["forget"], "accept", "restore it first"),
+        (["forget"], "reject", "restore it first"),
+        (["forget"], "promote", "only session patterns are promoted"),
+    ],
+)
+def test_transitions_that_do_not_fit_the_tier_are_refused_and_change_nothing(memory, setup, operation, message):
+    pattern = remember_lines(memory, "shutil.py", 189, 199)
+    for step in setup:
+        getattr(memory, step)(pattern.id)
+    before = store_snapshot(memory.root)
+    with pytest.raises(InvalidState, match=message):
+        getattr(memory, operation)(pattern.id)
+    assert store_snapshot(memory.root) == before
+
+
+@pytest.mark.parametrize("operation", ["accept", "reject", "promote", "demote", "forget", "restore", "get"])
+def test_unknown_ids_are_refused_by_name(memory: Memory, operation):
+    remember_lines(memory, "shutil.py", 189, 199)
+    before = store_snapshot(memory.root)
+    with pytest.raises(NotFound, match="no pattern with id 'deadbeef'"):
+        getattr(memory, operation)("deadbeef")
+    assert store_snapshot(memory.root) == before
+
+
+@pytest.mark.parametrize(
+    "start, end, message",
+    [(0, 3, "not a valid range"), (10, 5, "not a valid range"), (1, 10**6, "outside shutil.py, which has")],
+)
+def test_ranges_outside_the_file_are_refused(memory: Memory, start, end, message):
+    with pytest.raises(InvalidInput, match=message):
+        memory.code_from_file(memory.root / "src/shutil.py", start, end)
+
+
+def test_binary_non_utf8_missing_and_huge_files_are_refused(memory: Memory):
+    (memory.root / "blob.bin").write_bytes(b"\x7fELF\x00\x00\x01binary")
+    (memory.root / "latin1.py").write_bytes("name = 'Müller'\n".encode("latin-1"))
+    (memory.root / "huge.py").write_text("x = 1\n" * 1_000_000)
+    with pytest.raises(InvalidInput, match="looks binary"):
+        memory.code_from_file(memory.root / "blob.bin", 1, 1)
+    with pytest.raises(InvalidInput, match="not UTF-8 text"):
+        memory.code_from_file(memory.root / "latin1.py", 1, 1)
+    with pytest.raises(NotFound, match="no such file"):
+        memory.code_from_file(memory.root / "missing.py", 1, 1)
+    with pytest.raises(InvalidInput, match="too large"):
+        memory.code_from_file(memory.root / "huge.py", 1, 1)
+
+
+def test_kinds_are_kept(memory: Memory):
+    pattern = remember_lines(memory, "shutil.py", 189, 199, kind=Kind.FAILURE)
+    assert memory.get(pattern.id).kind is Kind.FAILURE

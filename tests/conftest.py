@@ -12,7 +12,15 @@ import pytest
 from scms.memory import Memory
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
-SOURCES = ["shutil.py", "textwrap.py", "json/decoder.py", "http/cookiejar.py", "functools.py"]
+SOURCES = ["shutil.py", "textwrap.py", "json/decoder.py", "http/cookiejar.py", "functools.py", "tarfile.py"]
+
+
+def line_of(path: Path, needle: str) -> int:
+    """The 0-based line where `needle` first starts a line (after indentation) in a file."""
+    for number, line in enumerate(path.read_text().splitlines()):
+        if line.lstrip().startswith(needle):
+            return number
+    raise LookupError(f"{needle!r} not in {path}")
 
 
 class Clock:

@@ -148,3 +148,23 @@ def test_binary_non_utf8_missing_and_huge_files_are_refused(memory: Memory):
 def test_kinds_are_kept(memory: Memory):
     pattern = remember_lines(memory, "shutil.py", 189, 199, kind=Kind.FAILURE)
     assert memory.get(pattern.id).kind is Kind.FAILURE
+
+
+def test_evidence_records_the_checked_out_commit(workspace, clock):
+    import subprocess
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=workspace,
+                              check=True, capture_output=True, text=True).stdout.strip()
+
+    git("init", "-q", "-b", "main")
+    git("add", "src")
+    git("commit", "-qm", "sources")
+    head = git("rev-parse", "HEAD")
+    memory = Memory.open(workspace, clock=clock)
+    try:
+        assert remember_lines(memory, "shutil.py", 189, 199).evidence[0].commit == head
+        git("pack-refs", "--all")  # the branch now lives only in packed-refs
+        assert remember_lines(memory, "textwrap.py", 373, 376).evidence[0].commit == head
+    finally:
+        memory.close()

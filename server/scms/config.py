@@ -1,16 +1,19 @@
-"""Settings for the memory (pydantic): thresholds, decay and retention factors, with validated defaults."""
+"""Settings for the memory (pydantic): thresholds, decay, recall and notifications, with validated defaults."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+_MODEL = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
 
 
 class RetentionSettings(BaseModel):
     """Factors of the retention score: base by tier × surprise by kind × confidence × rate^days."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _MODEL
 
     base_session: float = Field(0.6, gt=0, le=10)
     base_validated: float = Field(1.0, gt=0, le=10)
@@ -23,44 +26,60 @@ class RetentionSettings(BaseModel):
     archive_below: float = Field(0.1, ge=0, le=10)
 
 
-class Settings(BaseModel):
-    """Everything the memory facade needs to know beyond the workspace path."""
+class RecallSettings(BaseModel):
+    """How much is recalled and shown."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _MODEL
+
+    min_similarity: float = Field(0.2, ge=0, le=1)
+    hover_limit: int = Field(2, ge=0, le=10)
+    limit: int = Field(10, ge=1, le=100)
+
+
+class Settings(BaseModel):
+    """Everything the memory and its front ends need beyond the workspace path."""
+
+    model_config = _MODEL
 
     promotion_threshold: int = Field(2, ge=1, le=1000)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    recall: RecallSettings = Field(default_factory=RecallSettings)
+    notifications: Literal["off", "onError", "onWarning", "always"] = "onWarning"
     max_file_bytes: int = Field(5_000_000, ge=1_000)
 
 
-def settings_from(raw: dict[str, Any] | None) -> tuple[Settings, list[str]]:
-    """Validate raw settings field by field: each bad value is reported by name and its default kept."""
-    if not raw:
+def settings_from(raw: Any) -> tuple[Settings, list[str]]:
+    """Validate raw settings value by value: each bad one is named, and its default kept."""
+    if raw is None:
         return Settings(), []
+    if not isinstance(raw, dict):
+        return Settings(), [f"settings must be an object, not {type(raw).__name__}; defaults used"]
     problems: list[str] = []
-    clean: dict[str, Any] = {}
-    for name, value in raw.items():
-        if name not in Settings.model_fields:
-            problems.append(f"unknown setting '{name}' ignored")
-            continue
-        if name == "retention" and isinstance(value, dict):
-            kept: dict[str, Any] = {}
-            for sub, sub_value in value.items():
-                try:
-                    RetentionSettings.model_validate({sub: sub_value})
-                    kept[sub] = sub_value
-                except ValidationError as err:
-                    problems.append(f"setting 'retention.{sub}' = {sub_value!r}: {_reason(err)}; default used")
-            clean[name] = kept
-            continue
-        try:
-            Settings.model_validate({name: value})
-            clean[name] = value
-        except ValidationError as err:
-            problems.append(f"setting '{name}' = {value!r}: {_reason(err)}; default used")
+    clean = _clean(Settings, raw, "", problems)
     return Settings.model_validate(clean), problems
 
 
-def _reason(err: ValidationError) -> str:
-    first = err.errors()[0]
-    return str(first.get("msg", "invalid value"))
+def _clean(model: type[BaseModel], raw: dict[str, Any], prefix: str, problems: list[str]) -> dict[str, Any]:
+    by_name = {}
+    for name, info in model.model_fields.items():
+        by_name[name] = (name, info)
+        by_name[info.alias or name] = (name, info)
+    kept: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in by_name:
+            problems.append(f"unknown setting '{prefix}{key}' ignored")
+            continue
+        name, info = by_name[key]
+        nested = info.annotation if isinstance(info.annotation, type) else None
+        if nested is not None and issubclass(nested, BaseModel):
+            if isinstance(value, dict):
+                kept[name] = _clean(nested, value, f"{prefix}{key}.", problems)
+            else:
+                problems.append(f"setting '{prefix}{key}' must be an object; defaults used")
+            continue
+        try:
+            model.model_validate({name: value})
+            kept[name] = value
+        except ValidationError as err:
+            problems.append(f"setting '{prefix}{key}' = {value!r}: {err.errors()[0]['msg']}; default used")
+    return kept

@@ -25,3 +25,7 @@ class InvalidState(ScmsError):
 
 class StoreError(ScmsError):
     """The store cannot be used: written by a newer schema, not a database, not writable."""
+
+
+class Unavailable(ScmsError):
+    """A capability that is not there (yet, or on this machine); not the caller's fault."""

@@ -8,6 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from scms.config import Settings
+from scms.errors import InvalidInput
+from scms.recall import ranking
+from scms.recall.context import enclosing_unit
+from scms.recall.ranking import Recalled
 from scms.model import Kind, Pattern, Tier
 from scms.store import lifecycle
 from scms.store.lifecycle import SyncReport
@@ -102,6 +106,24 @@ class Memory:
 
     def list(self, tier: Tier | None = None) -> list[Pattern]:
         return lifecycle.list_patterns(self.ws, tier)
+
+    # recall
+
+    def recall(self, text: str, *, context_hash: str | None = None, limit: int | None = None) -> list[Recalled]:
+        """Patterns relevant to this code, best first, each with why it matched. Never refreshes a pattern."""
+        with self.ws.db.read() as conn:
+            return ranking.recall(conn, text, settings=self.settings, now=self.ws.clock(),
+                                  limit=limit or self.settings.recall.limit, context_hash=context_hash)
+
+    def context_at(self, path: Path, text: str, line: int) -> CodeRange | None:
+        """The code unit around a 0-based line of a buffer, as a range usable for accept and reject."""
+        unit = enclosing_unit(text.splitlines(), line)
+        if unit is None:
+            return None
+        try:
+            return code_range(self.ws.root, path, text, unit.start + 1, unit.end + 1)
+        except InvalidInput:
+            return None  # a blank stretch of the file
 
     # views
 

@@ -42,11 +42,12 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class Database:
-    """One connection to `.scms/scms.db`, shared by threads under a lock; writes are IMMEDIATE transactions."""
+    """`.scms/scms.db` for threads: one writer connection (IMMEDIATE transactions) and one reader, each under a lock."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.RLock()
+        self._read_lock = threading.RLock()
         try:
             self.conn = sqlite3.connect(path, isolation_level=None, timeout=10.0, check_same_thread=False)
             self._check_version()
@@ -54,6 +55,9 @@ class Database:
             self.conn.execute("PRAGMA synchronous = FULL")
             self.conn.execute("PRAGMA busy_timeout = 10000")
             self._migrate()
+            self.reader = sqlite3.connect(path, isolation_level=None, timeout=10.0, check_same_thread=False)
+            self.reader.execute("PRAGMA query_only = ON")
+            self.reader.execute("PRAGMA busy_timeout = 10000")
         except sqlite3.DatabaseError as err:
             raise StoreError(f"{path} cannot be used as the SCMS store: {err}") from err
 
@@ -93,11 +97,13 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            yield self.conn
+        """A second connection for reads: in WAL mode they never wait for a writer's fsync."""
+        with self._read_lock:
+            yield self.reader
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._read_lock:
+            self.reader.close()
             self.conn.close()
 
 

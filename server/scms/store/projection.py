@@ -111,6 +111,8 @@ def save(conn: sqlite3.Connection, pattern: Pattern, event_id: int) -> None:
         (pattern.id, pattern.tier.value, pattern.status.value, pattern.model_dump_json(), event_id),
     )
     conn.execute("DELETE FROM patterns_fts WHERE id = ?", (pattern.id,))
+    if pattern.tier is Tier.ARCHIVE:
+        return  # archived patterns are never recalled
     conn.execute(
         "INSERT INTO patterns_fts (id, title, body, snippet, terms) VALUES (?, ?, ?, ?, ?)",
         (pattern.id, pattern.title, pattern.body, pattern.snippet,

@@ -1,0 +1,195 @@
+"""The `scms.*` commands: one JSON object argument each, validated, then one call to the memory facade."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic.alias_generators import to_camel
+
+from scms import __version__
+from scms.errors import InvalidInput, Unavailable
+from scms.lsp import documents, report
+from scms.memory import Memory
+from scms.model import Kind, Tier
+from scms.store.source import CodeRange
+
+
+class Args(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False)
+
+
+class Position(Args):
+    line: int = Field(ge=0)
+    character: int = Field(ge=0)
+
+
+class Range(Args):
+    start: Position
+    end: Position
+
+    def lines(self) -> tuple[int, int]:
+        """1-based inclusive lines; a selection ending at column 0 does not include that last line."""
+        last = self.end.line - 1 if self.end.character == 0 and self.end.line > self.start.line else self.end.line
+        if last < self.start.line:
+            raise InvalidInput("range: end comes before start", field="range")
+        return self.start.line + 1, last + 1
+
+
+class NoArgs(Args):
+    pass
+
+
+class RememberArgs(Args):
+    uri: str
+    range: Range
+    title: str | None = Field(None, max_length=200)
+    note: str = Field("", max_length=20_000)
+    kind: Kind = Kind.PATTERN
+    tags: list[str] = Field(default_factory=list, max_length=20)
+
+
+class PatternArgs(Args):
+    pattern_id: str = Field(min_length=1, max_length=64)
+
+
+class UseArgs(PatternArgs):
+    uri: str | None = None
+    range: Range | None = None
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> "UseArgs":
+        if (self.uri is None) != (self.range is None):
+            raise ValueError("give both uri and range (the context of the use), or neither")
+        return self
+
+
+class RejectArgs(UseArgs):
+    reason: str = Field("", max_length=2_000)
+
+
+class ListArgs(Args):
+    tier: Tier | None = None
+
+
+class RecallArgs(Args):
+    uri: str | None = None
+    position: Position | None = None
+    text: str | None = Field(None, max_length=1_000_000)
+    limit: int | None = Field(None, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "RecallArgs":
+        if self.text is None and (self.uri is None or self.position is None):
+            raise ValueError("give {uri, position} or {text}")
+        if self.text is not None and self.uri is not None:
+            raise ValueError("give {uri, position} or {text}, not both")
+        return self
+
+
+class ExportArgs(Args):
+    targets: list[str] | None = None
+
+
+def _code(server: Any, memory: Memory, uri: str, rng: Range) -> CodeRange:
+    path, text = documents.text_of(server, uri, memory.settings.max_file_bytes)
+    start, end = rng.lines()
+    return memory.code_from_text(path, text, start, end)
+
+
+def remember(server: Any, memory: Memory, a: RememberArgs) -> Any:
+    pattern = memory.remember(_code(server, memory, a.uri, a.range), title=a.title, note=a.note, kind=a.kind,
+                              tags=a.tags)
+    return memory.describe(pattern)
+
+
+def accept(server: Any, memory: Memory, a: UseArgs) -> Any:
+    code = _code(server, memory, a.uri, a.range) if a.uri and a.range else None
+    return memory.describe(memory.accept(a.pattern_id, code))
+
+
+def reject(server: Any, memory: Memory, a: RejectArgs) -> Any:
+    code = _code(server, memory, a.uri, a.range) if a.uri and a.range else None
+    return memory.describe(memory.reject(a.pattern_id, code, a.reason))
+
+
+def recall(server: Any, memory: Memory, a: RecallArgs) -> Any:
+    context_hash = None
+    text = a.text
+    if text is None:
+        assert a.uri is not None and a.position is not None
+        path, buffer = documents.text_of(server, a.uri, memory.settings.max_file_bytes)
+        line_count = len(buffer.splitlines())
+        if a.position.line >= max(1, line_count):
+            raise InvalidInput(f"position.line {a.position.line} is outside the document ({line_count} lines)",
+                               field="position")
+        context = memory.context_at(path, buffer, a.position.line)
+        if context is None:
+            return []
+        text, context_hash = context.text, context.evidence.content_hash
+    return [
+        {"pattern": memory.describe(r.pattern), "score": r.score, "similarity": r.similarity,
+         "shared": r.shared, "reasons": r.reasons}
+        for r in memory.recall(text, context_hash=context_hash, limit=a.limit)
+    ]
+
+
+def export(server: Any, memory: Memory, a: ExportArgs) -> Any:
+    raise Unavailable("scms.export is not available yet: exporting rule files for AI assistants is not built")
+
+
+def close_session(server: Any, memory: Memory, a: NoArgs) -> Any:
+    promoted = memory.promote_eligible()
+    archived = memory.decay()
+    return {
+        "promoted": [memory.describe(p) for p in promoted],
+        "archived": [memory.describe(p) for p in archived],
+        "report": report.session_report(memory, promoted, archived),
+    }
+
+
+def status(server: Any, memory: Memory, a: NoArgs) -> Any:
+    return {**memory.status(), "recall": "lexical", "model": "not built", "server": __version__}
+
+
+# name -> (argument model, implementation, whether it changes the memory)
+COMMANDS: dict[str, tuple[type[Args], Callable[[Any, Memory, Any], Any], bool]] = {
+    "scms.remember": (RememberArgs, remember, True),
+    "scms.accept": (UseArgs, accept, True),
+    "scms.reject": (RejectArgs, reject, True),
+    "scms.promote": (PatternArgs, lambda s, m, a: m.describe(m.promote(a.pattern_id)), True),
+    "scms.promoteEligible": (NoArgs, lambda s, m, a: [m.describe(p) for p in m.promote_eligible()], True),
+    "scms.demote": (PatternArgs, lambda s, m, a: m.describe(m.demote(a.pattern_id)), True),
+    "scms.forget": (PatternArgs, lambda s, m, a: m.describe(m.forget(a.pattern_id)), True),
+    "scms.list": (ListArgs, lambda s, m, a: [m.describe(p) for p in m.list(a.tier)], False),
+    "scms.recall": (RecallArgs, recall, False),
+    "scms.export": (ExportArgs, export, False),
+    "scms.closeSession": (NoArgs, close_session, True),
+    "scms.status": (NoArgs, status, False),
+}
+
+
+def parse_args(name: str, raw: tuple[Any, ...]) -> Args:
+    """The command's one JSON object argument, validated; a message naming the field otherwise."""
+    model = COMMANDS[name][0]
+    if len(raw) == 0 and not any(f.is_required() for f in model.model_fields.values()):
+        raw = ({},)
+    if len(raw) != 1 or not isinstance(raw[0], dict):
+        raise InvalidInput(f"{name} takes one JSON object argument, got {_shape(raw)}")
+    try:
+        return model.model_validate(raw[0])
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        field = str(first["loc"][0]) if first["loc"] else None
+        message = first["msg"].removeprefix("Value error, ")
+        raise InvalidInput(f"{name}: {where + ': ' if where else ''}{message}", field=field) from None
+
+
+def _shape(raw: tuple[Any, ...]) -> str:
+    if not raw:
+        return "no arguments"
+    if len(raw) > 1:
+        return f"{len(raw)} arguments"
+    return f"a {type(raw[0]).__name__}"

@@ -1,0 +1,57 @@
+"""The hover card: recalled patterns with tier, uses, why they matched, the snippet and command links."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import quote
+
+from scms.model import Tier
+from scms.recall.ranking import Recalled
+
+BADGES = {Tier.VALIDATED: "✅ validated", Tier.SESSION: "🧪 candidate", Tier.ARCHIVE: "🗄 archived"}
+SNIPPET_LINES = 12
+
+
+def command_link(title: str, command: str, argument: dict[str, Any]) -> str:
+    """A markdown link that runs a command with one JSON argument (VS Code `command:` URIs)."""
+    return f"[{title}](command:{command}?{quote(json.dumps([argument]))} \"{title}\")"
+
+
+def card(recalled: list[Recalled], uri: str, context_range: dict[str, Any]) -> str:
+    parts = []
+    for item in recalled:
+        p = item.pattern
+        use = {"patternId": p.id, "uri": uri, "range": context_range}
+        links = [command_link("Accept", "scms.accept", use), command_link("Reject here", "scms.reject", use)]
+        if p.tier is Tier.SESSION:
+            links.append(command_link("Promote", "scms.promote", {"patternId": p.id}))
+        uses = f"{p.accepted_uses} accepted use" + ("" if p.accepted_uses == 1 else "s")
+        section = [f"**SCMS** · {BADGES[p.tier]} · {uses} · {p.kind.value.replace('_', '-')}",
+                   "", f"#### {_escape(p.title)}", ""]
+        section += [f"*Why:* {reason}  " for reason in item.reasons]
+        if p.body:
+            section += ["", _clip(p.body, 400)]
+        if p.snippet:
+            language = p.languages[0] if p.languages else ""
+            fence = "`" * max(3, max((len(run) for run in re.findall(r"`+", p.snippet)), default=0) + 1)
+            section += ["", f"{fence}{language}", _first_lines(p.snippet), fence]
+        section += ["", " · ".join(links)]
+        parts.append("\n".join(section))
+    return "\n\n---\n\n".join(parts)
+
+
+def _escape(text: str) -> str:
+    return "".join("\\" + c if c in "\\`*_[]<>#" else c for c in text)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit].rstrip() + " …"
+
+
+def _first_lines(snippet: str) -> str:
+    lines = snippet.splitlines()
+    if len(lines) <= SNIPPET_LINES:
+        return snippet
+    return "\n".join(lines[:SNIPPET_LINES] + [f"… ({len(lines) - SNIPPET_LINES} more lines)"])

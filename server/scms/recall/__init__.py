@@ -1,0 +1,1 @@
+"""Recall: the code context at a position, the lexical index, and ranking with reasons."""

@@ -1,0 +1,205 @@
+"""The real server over LSP with VS Code's capabilities: every command, hover cards, code actions, reloads."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from pytest_lsp import LanguageClient
+
+from conftest import line_of
+from lsp_support import SERVER, command, hover, lsp_range, make_workspace, open_document, snapshot, start, wait_for
+
+ROOT = make_workspace()
+SHUTIL = ROOT / "src" / "shutil.py"
+TARFILE = ROOT / "src" / "tarfile.py"
+TEXTWRAP = ROOT / "src" / "textwrap.py"
+COPYFILEOBJ = line_of(SHUTIL, "def copyfileobj(")
+TAR_COPY = line_of(TARFILE, "def copyfileobj(")
+DEDENT = line_of(TEXTWRAP, "def dedent(")
+COMMANDS = {"scms.remember", "scms.accept", "scms.reject", "scms.promote", "scms.promoteEligible", "scms.demote",
+            "scms.forget", "scms.list", "scms.recall", "scms.export", "scms.closeSession", "scms.status"}
+
+
+@pytest_lsp.fixture(scope="module", config=SERVER)
+async def client(lsp_client: LanguageClient):
+    await start(lsp_client, ROOT)
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.fixture(scope="module")
+async def pattern(client: LanguageClient) -> dict:
+    """shutil.copyfileobj remembered from its open buffer."""
+    uri = open_document(client, SHUTIL)
+    return await command(client, "scms.remember", {"uri": uri, "range": lsp_range(COPYFILEOBJ, COPYFILEOBJ + 10),
+                                                   "title": "Copy file objects in chunks", "tags": ["io"]})
+
+
+async def test_initialize_advertises_every_command_hover_and_code_actions(client: LanguageClient):
+    caps = client.init_result.capabilities
+    assert set(caps.execute_command_provider.commands) == COMMANDS
+    assert caps.hover_provider and caps.code_action_provider
+
+
+async def test_opening_the_memory_reports_progress_and_watches_pattern_files(client: LanguageClient):
+    await wait_for(lambda: len(client.registrations) == 1)
+    titles = [reports[0].title for reports in client.progress_reports.values()]
+    assert "SCMS: opening the pattern memory" in titles
+    opening = next(r for r in client.progress_reports.values() if r[0].title == "SCMS: opening the pattern memory")
+    assert isinstance(opening[-1], types.WorkDoneProgressEnd)
+    [registration] = client.registrations
+    assert registration.method == "workspace/didChangeWatchedFiles"
+    assert registration.register_options["watchers"][0]["globPattern"] == "**/.scms/patterns/*.md"
+    assert any("SCMS memory ready" in m.message for m in client.log_messages)
+
+
+async def test_remember_creates_a_session_candidate_in_the_store(client: LanguageClient, pattern: dict):
+    assert pattern["tier"] == "session" and pattern["title"] == "Copy file objects in chunks"
+    assert pattern["snippet"].startswith("def copyfileobj(fsrc, fdst, length=0):")
+    assert pattern["evidence"][0]["file"] == "src/shutil.py"
+    assert pattern["evidence"][0]["start_line"] == COPYFILEOBJ + 1
+    events, rows, _ = snapshot(ROOT)
+    assert [e[2] for e in events] == ["remembered"] and rows[0][0] == pattern["id"]
+    assert {"reason": "scms.remember", "patternIds": [pattern["id"]]} in client.changes
+
+
+async def test_hover_shows_a_card_where_the_pattern_applies(client: LanguageClient, pattern: dict):
+    uri = open_document(client, TARFILE)
+    result = await hover(client, uri, TAR_COPY + 2)
+    assert result is not None
+    card = result.contents.value
+    assert "Copy file objects in chunks" in card and "🧪 candidate" in card and "0 accepted uses" in card
+    why = next(line for line in card.splitlines() if line.startswith("*Why:* shares"))
+    assert "`copy`" in why and "`length`" in why, why
+    assert "```python\ndef copyfileobj(fsrc, fdst, length=0):" in card
+    accept_link = next(part for part in card.split("](") if part.startswith("command:scms.accept?"))
+    argument = unquote(accept_link.split("?", 1)[1].split(" ")[0])
+    assert f'"patternId": "{pattern["id"]}"' in argument and uri in argument
+
+
+async def test_no_card_where_nothing_relevant_is_recalled(client: LanguageClient, pattern: dict):
+    uri = open_document(client, TEXTWRAP)
+    assert await hover(client, uri, DEDENT + 3) is None
+    assert await hover(client, uri, 0, 0) is None  # the module docstring
+
+
+async def test_accepting_twice_from_the_card_then_promote_eligible_writes_the_file(client, pattern):
+    uri = TARFILE.as_uri()
+    use = {"patternId": pattern["id"], "uri": uri, "range": lsp_range(TAR_COPY, TAR_COPY + 20)}
+    first = await command(client, "scms.accept", use)
+    assert first["accepted_uses"] == 1 and first["evidence"][-1]["file"] == "src/tarfile.py"
+    second = await command(client, "scms.accept", {"patternId": pattern["id"]})
+    assert second["accepted_uses"] == 2 and second["eligible"] is True
+    [promoted] = await command(client, "scms.promoteEligible", {})
+    assert promoted["tier"] == "validated" and promoted["status"] == "validated"
+    files = list((ROOT / ".scms" / "patterns").glob("*.md"))
+    assert [f.name for f in files] == [f"copy-file-objects-in-chunks-{pattern['id']}.md"]
+    assert "accepted_uses: 2" in files[0].read_text()
+    card = (await hover(client, uri, TAR_COPY + 2)).contents.value
+    assert "✅ validated" in card and "2 accepted uses" in card and "command:scms.promote" not in card
+
+
+async def test_code_actions_offer_remember_and_the_recalled_patterns(client: LanguageClient, pattern: dict):
+    uri = TARFILE.as_uri()
+    selection = types.Range(start=types.Position(line=TAR_COPY, character=0),
+                            end=types.Position(line=TAR_COPY + 5, character=0))
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=selection,
+        context=types.CodeActionContext(diagnostics=[])))
+    titles = [a.title for a in actions]
+    assert titles[0] == "SCMS: Remember selection as pattern"
+    assert actions[0].command.command == "scms.remember" and actions[0].command.arguments[0]["uri"] == uri
+    assert "SCMS: Accept “Copy file objects in chunks”" in titles
+    assert "SCMS: Reject “Copy file objects in chunks” here" in titles
+    empty = types.Range(start=types.Position(line=DEDENT + 3, character=4), end=types.Position(line=DEDENT + 3,
+                                                                                                character=4))
+    none = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=TEXTWRAP.as_uri()), range=empty,
+        context=types.CodeActionContext(diagnostics=[])))
+    assert not none
+
+
+async def test_recall_by_position_and_by_text(client: LanguageClient, pattern: dict):
+    by_position = await command(client, "scms.recall", {"uri": TARFILE.as_uri(),
+                                                        "position": {"line": TAR_COPY + 2, "character": 4}})
+    assert by_position[0]["pattern"]["id"] == pattern["id"]
+    assert by_position[0]["reasons"][0].startswith("shares ") and by_position[0]["score"] > 0
+    by_text = await command(client, "scms.recall", {"text": "def copy(src, dst):\n    buf = src.read(length)\n"
+                                                            "    while buf:\n        dst.write(buf)\n"})
+    assert [r["pattern"]["id"] for r in by_text] == [pattern["id"]]
+    assert await command(client, "scms.recall", {"text": "print('hello world')"}) == []
+
+
+async def test_reject_here_keeps_it_out_of_that_context(client: LanguageClient, pattern: dict):
+    uri = open_document(client, SHUTIL)
+    line = line_of(SHUTIL, "def _copyfileobj_readinto(")
+    assert await hover(client, uri, line + 3) is not None
+    context = (await command(client, "scms.recall", {"uri": uri, "position": {"line": line + 3, "character": 0}}))
+    assert context
+    rejected = await command(client, "scms.reject", {"patternId": pattern["id"], "uri": uri,
+                                                     "range": lsp_range(line, line + 17), "reason": "not here"})
+    assert rejected["rejected_uses"] == 1
+    assert await hover(client, uri, line + 3) is None
+    assert await hover(client, TARFILE.as_uri(), TAR_COPY + 2) is not None  # still offered elsewhere
+
+
+async def test_list_status_demote_forget_and_close_session(client: LanguageClient, pattern: dict):
+    listed = await command(client, "scms.list", {"tier": "validated"})
+    assert [p["id"] for p in listed] == [pattern["id"]]
+    status = await command(client, "scms.status", {})
+    assert status["tiers"]["validated"] == 1 and status["recall"] == "lexical"
+    assert status["store"].endswith(".scms/scms.db")
+    assert (await command(client, "scms.demote", {"patternId": pattern["id"]}))["tier"] == "session"
+    assert not list((ROOT / ".scms" / "patterns").glob("*.md"))
+    closed = await command(client, "scms.closeSession", {})
+    assert [p["id"] for p in closed["promoted"]] == [pattern["id"]]  # still eligible: consolidated again
+    assert closed["report"].startswith("# SCMS session report")
+    assert "Copy file objects in chunks" in closed["report"]
+    assert any(r[0].title == "SCMS: closing the session" for r in client.progress_reports.values())
+    assert (await command(client, "scms.forget", {"patternId": pattern["id"]}))["tier"] == "archive"
+    assert await hover(client, TARFILE.as_uri(), TAR_COPY + 2) is None  # archived patterns are not recalled
+
+
+async def test_export_says_it_is_not_available_yet(client: LanguageClient):
+    with pytest.raises(JsonRpcException) as caught:
+        await command(client, "scms.export", {})
+    assert caught.value.code == -32001 and "not available yet" in caught.value.message
+
+
+HAND_WRITTEN = """---
+id: sockets-ctx
+title: Close sockets with a context manager
+kind: convention
+languages: [python]
+---
+
+```python
+with socket.create_connection((host, port), timeout=timeout) as sock:
+    sock.sendall(payload)
+```
+"""
+
+
+async def test_pattern_files_changed_on_disk_are_reloaded(client: LanguageClient):
+    path = ROOT / ".scms" / "patterns" / "sockets.md"
+    path.write_text(HAND_WRITTEN)
+    before = len(client.changes)
+    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[
+        types.FileEvent(uri=path.as_uri(), type=types.FileChangeType.Created)]))
+    await wait_for(lambda: len(client.changes) > before)
+    listed = await command(client, "scms.list", {"tier": "validated"})
+    assert [p["id"] for p in listed] == ["sockets-ctx"]
+    path.write_text(HAND_WRITTEN.replace("title: Close sockets", "title: Always close sockets"))
+    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[
+        types.FileEvent(uri=path.as_uri(), type=types.FileChangeType.Changed)]))
+    await wait_for(lambda: len(client.changes) > before + 1)
+    assert (await command(client, "scms.list", {"tier": "validated"}))[0]["title"] == "Always close sockets with a context manager"
+    (ROOT / ".scms" / "patterns" / "broken.md").write_text("---\nkind: recipe\n---\n")
+    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[
+        types.FileEvent(uri=(ROOT / ".scms" / "patterns" / "broken.md").as_uri(), type=types.FileChangeType.Created)]))
+    await wait_for(lambda: any("broken.md" in m.message for m in client.log_messages))
+    assert any("broken.md" in m.message and m.type == types.MessageType.Warning for m in client.messages)

@@ -130,3 +130,19 @@ def test_a_malformed_pattern_file_warns_and_the_rest_works(workspace: Path):
 def test_usage_errors_exit_2(workspace: Path):
     assert scms(workspace, "list", "--tier", "gold", check=False).returncode == 2
     assert scms(workspace, check=False).returncode == 2
+
+
+def test_cli_choices_match_the_models():
+    from scms import cli
+    from scms.model import Kind, Tier
+
+    assert cli.TIERS == tuple(t.value for t in Tier) and cli.KINDS == tuple(k.value for k in Kind)
+
+
+def test_the_server_path_imports_nothing_heavy_before_initialize():
+    """`scms serve` must reach pygls without pydantic, SQLite, yaml or numpy: initialize is answered at once."""
+    code = ("import sys, scms.cli, scms.lsp.server as s; s.create_server(); "
+            "print(sorted(m for m in ('pydantic', 'sqlite3', 'yaml', 'numpy', 'torch') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

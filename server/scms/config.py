@@ -31,7 +31,7 @@ class RecallSettings(BaseModel):
 
     model_config = _MODEL
 
-    min_similarity: float = Field(0.2, ge=0, le=1)
+    min_similarity: float = Field(0.3, ge=0, le=1)
     hover_limit: int = Field(2, ge=0, le=10)
     limit: int = Field(10, ge=1, le=100)
 

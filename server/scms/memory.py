@@ -11,6 +11,7 @@ from scms.config import Settings
 from scms.errors import InvalidInput
 from scms.recall import ranking
 from scms.recall.context import enclosing_unit
+from scms.recall.lexical import LexicalIndex
 from scms.recall.ranking import Recalled
 from scms.model import Kind, Pattern, Tier
 from scms.store import lifecycle
@@ -27,6 +28,9 @@ class Memory:
     def __init__(self, workspace: Workspace, sync: SyncReport) -> None:
         self.ws = workspace
         self.last_sync = sync
+        self._lexical = LexicalIndex()
+        self._indexed_event = 0
+        self._data_version: int | None = None
 
     @classmethod
     def open(cls, root: Path, settings: Settings | None = None,
@@ -112,8 +116,24 @@ class Memory:
     def recall(self, text: str, *, context_hash: str | None = None, limit: int | None = None) -> list[Recalled]:
         """Patterns relevant to this code, best first, each with why it matched. Never refreshes a pattern."""
         with self.ws.db.read() as conn:
-            return ranking.recall(conn, text, settings=self.settings, now=self.ws.clock(),
+            self._refresh_lexical(conn)
+            return ranking.recall(conn, self._lexical, text, settings=self.settings, now=self.ws.clock(),
                                   limit=limit or self.settings.recall.limit, context_hash=context_hash)
+
+    def _refresh_lexical(self, conn: Any) -> None:
+        """Follow every committed change (ours, the CLI's, another window's) into the in-memory index."""
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if version == self._data_version:
+            return
+        self._data_version = version
+        rows = conn.execute("SELECT id, tier, terms, last_event FROM patterns WHERE last_event > ?",
+                            (self._indexed_event,)).fetchall()
+        for pattern_id, tier, terms, last_event in rows:
+            if tier == Tier.ARCHIVE.value:
+                self._lexical.remove(pattern_id)
+            else:
+                self._lexical.upsert(pattern_id, terms)
+            self._indexed_event = max(self._indexed_event, last_event)
 
     def context_at(self, path: Path, text: str, line: int) -> CodeRange | None:
         """The code unit around a 0-based line of a buffer, as a range usable for accept and reject."""
@@ -121,7 +141,7 @@ class Memory:
         if unit is None:
             return None
         try:
-            return code_range(self.ws.root, path, text, unit.start + 1, unit.end + 1)
+            return code_range(self.ws.root, path, text, unit.start + 1, unit.end + 1, commit=False)
         except InvalidInput:
             return None  # a blank stretch of the file
 

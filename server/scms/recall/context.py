@@ -9,7 +9,9 @@ _DEFINITION = re.compile(
     r"^\s*(?:@?\w+\s*=\s*(?:async\s*)?\(.*\)\s*=>|(?:export\s+)?(?:default\s+)?(?:async\s+)?"
     r"(?:def|class|function\*?|func|fn|impl|interface|struct|enum|trait|module)\b|"
     r"(?:pub(?:\(\w+\))?\s+)?(?:async\s+)?fn\b|"
-    r"(?:public|private|protected|internal|static|final|abstract|override)\b.*[({]\s*$)"
+    r"(?:public|private|protected|internal|static|final|abstract|override)\b.*[({]\s*$|"
+    r"(?:async\s+|static\s+|get\s+|set\s+)*(?!(?:if|for|while|switch|catch|with|return|else)\b)[A-Za-z_$][\w$]*"
+    r"\s*\([^)]*\)\s*(?::\s*[\w<>\[\]|, .]+)?\{\s*$)"
 )
 MAX_UNIT_LINES = 200
 WINDOW = 20

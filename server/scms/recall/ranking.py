@@ -8,7 +8,7 @@ from datetime import datetime
 
 from scms.config import Settings
 from scms.model import Pattern, Tier
-from scms.recall import lexical
+from scms.recall.lexical import LexicalIndex, query_terms
 from scms.store.retention import retention
 
 WEIGHTS = {"lexical": 0.75, "tier": 0.15, "retention": 0.10}
@@ -23,17 +23,13 @@ class Recalled:
     reasons: list[str] = field(default_factory=list)
 
 
-def recall(conn: sqlite3.Connection, text: str, *, settings: Settings, now: datetime, limit: int,
-           context_hash: str | None = None) -> list[Recalled]:
+def recall(conn: sqlite3.Connection, index: LexicalIndex, text: str, *, settings: Settings, now: datetime,
+           limit: int, context_hash: str | None = None) -> list[Recalled]:
     """Patterns relevant to this code, best first; nothing below the similarity threshold, nothing rejected here."""
-    terms = lexical.query_terms(text)
-    context = set(terms)
+    terms = query_terms(text)
     found: list[Recalled] = []
-    for pattern_id, pattern_terms, _bm25 in lexical.candidates(conn, terms):
-        sim = lexical.similarity(context, pattern_terms)
-        if sim < settings.recall.min_similarity:
-            continue
-        row = conn.execute("SELECT data FROM patterns WHERE id = ?", (pattern_id,)).fetchone()
+    for hit in index.search(terms, settings.recall.min_similarity, limit * 4):
+        row = conn.execute("SELECT data FROM patterns WHERE id = ?", (hit.pattern_id,)).fetchone()
         if row is None:
             continue
         pattern = Pattern.model_validate_json(row[0])
@@ -41,9 +37,10 @@ def recall(conn: sqlite3.Connection, text: str, *, settings: Settings, now: date
             continue
         kept = retention(pattern, now, settings.retention).score
         tier_prior = 1.0 if pattern.tier is Tier.VALIDATED else 0.5
-        score = WEIGHTS["lexical"] * sim + WEIGHTS["tier"] * tier_prior + WEIGHTS["retention"] * min(1.0, kept)
-        shared = [t for t in terms if t in pattern_terms]
-        found.append(Recalled(pattern, round(score, 4), round(sim, 4), shared, _reasons(pattern, sim, shared)))
+        score = (WEIGHTS["lexical"] * hit.similarity + WEIGHTS["tier"] * tier_prior
+                 + WEIGHTS["retention"] * min(1.0, kept))
+        found.append(Recalled(pattern, round(score, 4), round(hit.similarity, 4), hit.shared,
+                              _reasons(pattern, hit.similarity, hit.shared)))
     found.sort(key=lambda r: r.score, reverse=True)
     return found[:limit]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from scms.errors import StoreError
 
 MIGRATIONS: list[str] = [
-    # 1: the event log, the pattern projection and its full-text index
+    # 1: the event log and the pattern projection (with its lexical terms)
     """
     CREATE TABLE events (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -30,12 +30,11 @@ MIGRATIONS: list[str] = [
         tier TEXT NOT NULL,
         status TEXT NOT NULL,
         data TEXT NOT NULL,
+        terms TEXT NOT NULL,
         last_event INTEGER NOT NULL
     );
     CREATE INDEX patterns_by_tier ON patterns (tier);
-    CREATE VIRTUAL TABLE patterns_fts USING fts5 (
-        id UNINDEXED, title, body, snippet, terms, tokenize = 'unicode61'
-    );
+    CREATE INDEX patterns_by_last_event ON patterns (last_event);
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

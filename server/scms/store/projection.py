@@ -104,19 +104,12 @@ def load(conn: sqlite3.Connection, pattern_id: str) -> Pattern | None:
 
 
 def save(conn: sqlite3.Connection, pattern: Pattern, event_id: int) -> None:
+    terms = index_terms(pattern.title, pattern.body, pattern.snippet, " ".join(pattern.tags))
     conn.execute(
-        "INSERT INTO patterns (id, tier, status, data, last_event) VALUES (?, ?, ?, ?, ?) "
+        "INSERT INTO patterns (id, tier, status, data, terms, last_event) VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (id) DO UPDATE SET tier = excluded.tier, status = excluded.status, "
-        "data = excluded.data, last_event = excluded.last_event",
-        (pattern.id, pattern.tier.value, pattern.status.value, pattern.model_dump_json(), event_id),
-    )
-    conn.execute("DELETE FROM patterns_fts WHERE id = ?", (pattern.id,))
-    if pattern.tier is Tier.ARCHIVE:
-        return  # archived patterns are never recalled
-    conn.execute(
-        "INSERT INTO patterns_fts (id, title, body, snippet, terms) VALUES (?, ?, ?, ?, ?)",
-        (pattern.id, pattern.title, pattern.body, pattern.snippet,
-         index_terms(pattern.title, pattern.body, pattern.snippet, " ".join(pattern.tags))),
+        "data = excluded.data, terms = excluded.terms, last_event = excluded.last_event",
+        (pattern.id, pattern.tier.value, pattern.status.value, pattern.model_dump_json(), terms, event_id),
     )
 
 
@@ -142,7 +135,6 @@ def rebuild(conn: sqlite3.Connection) -> int:
         if pattern is not None:
             state[event.pattern_id] = (pattern, event.id)
     conn.execute("DELETE FROM patterns")
-    conn.execute("DELETE FROM patterns_fts")
     for pattern, last_event in state.values():
         save(conn, pattern, last_event)
     return len(state)

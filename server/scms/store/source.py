@@ -57,7 +57,8 @@ def read_range(workspace: Path, file: str | Path, start_line: int, end_line: int
     return code_range(workspace, path, check_text(data, str(file), max_bytes), start_line, end_line)
 
 
-def code_range(workspace: Path, path: Path, text: str, start_line: int, end_line: int) -> CodeRange:
+def code_range(workspace: Path, path: Path, text: str, start_line: int, end_line: int, *,
+               commit: bool = True) -> CodeRange:
     """Lines start_line..end_line (1-based, inclusive) of a file's text, with their evidence."""
     lines = text.splitlines()
     if start_line < 1 or end_line < start_line:
@@ -70,15 +71,17 @@ def code_range(workspace: Path, path: Path, text: str, start_line: int, end_line
     if not snippet.strip():
         raise InvalidInput(f"lines {start_line}-{end_line} of {path.name} are blank", field="range")
     evidence = Evidence(file=_relative(workspace, path), start_line=start_line, end_line=end_line,
-                        content_hash=content_hash(snippet), commit=git_head(workspace))
+                        content_hash=content_hash(snippet), commit=git_head(workspace) if commit else None)
     return CodeRange(text=snippet, evidence=evidence, language=language_of(path.name))
 
 
 def _relative(workspace: Path, path: Path) -> str:
-    try:
-        return path.relative_to(workspace.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+    for candidate in (path, path.resolve()):
+        try:
+            return candidate.relative_to(workspace).as_posix()
+        except ValueError:
+            continue
+    return path.as_posix()
 
 
 def git_head(workspace: Path) -> str | None:

@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m benchmarks` measures and writes the figures into docs/benchmarks.md."""

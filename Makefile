@@ -4,10 +4,14 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --quiet --disable-pip-version-check
 STAMP  := $(VENV)/.scms-installed
+NODE_STAMP := node_modules/.scms-installed
+VERSION := $(shell node -p "require('./package.json').version")
+VSIX   := build/scms-$(VERSION).vsix
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench demo clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(NODE_STAMP)
+	@scripts/install-code-server.sh
 
 # torch first, pinned, so pip takes the CPU build on this machine instead of a multi-GB CUDA one
 $(STAMP): pyproject.toml
@@ -16,15 +20,29 @@ $(STAMP): pyproject.toml
 	$(PIP) install -e '.[dev]'
 	@touch $(STAMP)
 
-run: setup
-	$(PY) scripts/demo.py
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $(NODE_STAMP)
 
+$(VSIX): $(STAMP) $(NODE_STAMP) package.json $(shell find extension/src media -type f) $(shell find server/scms -name '*.py')
+	npm run --silent package
+
+# VS Code (code-server) with the extension on a demo workspace; prints its address
+run: setup $(VSIX)
+	scripts/run-editor.sh
+
+# the extension's Node tests, the Python tests, then the extension in real VS Code;
 # pytest's exit 5 ("no tests collected") is not a failure
-test: setup
-	$(PY) -m pytest; rc=$$?; [ $$rc -eq 5 ] && exit 0; exit $$rc
+test: setup $(VSIX)
+	npm run --silent test:unit
+	$(PY) -m pytest; rc=$$?; [ $$rc -eq 5 ] || [ $$rc -eq 0 ] || exit $$rc
+	npm run --silent test:e2e
+
+demo: $(STAMP)
+	$(PY) scripts/demo.py
 
 bench: setup
 	$(PY) -m benchmarks
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules build dist out .pytest_cache .hypothesis

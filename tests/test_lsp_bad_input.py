@@ -48,7 +48,7 @@ def cases(pattern_id: str, odd: dict[str, str]) -> list[tuple[str, list, str]]:
         ("scms.accept", [{}], "scms.accept: patternId: Field required"),
         ("scms.accept", [{"patternId": 42}], "patternId: Input should be a valid string"),
         ("scms.accept", [{"patternId": "deadbeef"}], "no pattern with id 'deadbeef'"),
-        ("scms.accept", [{"patternId": pattern_id, "uri": shutil_uri}], "give both uri and range"),
+        ("scms.accept", [{"patternId": pattern_id, "uri": shutil_uri}], "give uri with range or position"),
         ("scms.accept", [{"patternId": pattern_id, "bogus": 1}], "bogus: Extra inputs are not permitted"),
         ("scms.reject", [{"patternId": pattern_id, "uri": shutil_uri, "range": lsp_range(99_999, 100_000)}],
          "is outside shutil.py"),

@@ -34,6 +34,16 @@ class RecallSettings(BaseModel):
     min_similarity: float = Field(0.3, ge=0, le=1)
     hover_limit: int = Field(2, ge=0, le=10)
     limit: int = Field(10, ge=1, le=100)
+    embedding_model_path: str = ""  # read by embedding recall, which is not built yet
+    torch_threads: int = Field(1, ge=1, le=64)  # the same
+
+
+class ExportSettings(BaseModel):
+    """Which rule files an export writes (export itself is not built yet)."""
+
+    model_config = _MODEL
+
+    targets: list[Literal["cursor", "copilot", "claude", "agents"]] = Field(default_factory=lambda: ["agents"])
 
 
 class Settings(BaseModel):
@@ -44,6 +54,7 @@ class Settings(BaseModel):
     promotion_threshold: int = Field(2, ge=1, le=1000)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     recall: RecallSettings = Field(default_factory=RecallSettings)
+    export: ExportSettings = Field(default_factory=ExportSettings)
     notifications: Literal["off", "onError", "onWarning", "always"] = "onWarning"
     max_file_bytes: int = Field(5_000_000, ge=1_000)
 

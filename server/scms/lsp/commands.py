@@ -57,11 +57,14 @@ class PatternArgs(Args):
 class UseArgs(PatternArgs):
     uri: str | None = None
     range: Range | None = None
+    position: Position | None = None
 
     @model_validator(mode="after")
-    def _both_or_neither(self) -> "UseArgs":
-        if (self.uri is None) != (self.range is None):
-            raise ValueError("give both uri and range (the context of the use), or neither")
+    def _context(self) -> "UseArgs":
+        if self.range is not None and self.position is not None:
+            raise ValueError("give the context as range or as position, not both")
+        if (self.uri is None) != (self.range is None and self.position is None):
+            raise ValueError("give uri with range or position (the context of the use), or none of them")
         return self
 
 
@@ -104,14 +107,30 @@ def remember(server: Any, memory: Memory, a: RememberArgs) -> Any:
     return memory.describe(pattern)
 
 
+def _use_context(server: Any, memory: Memory, a: UseArgs) -> CodeRange | None:
+    """The context of a use: the given range, or the code unit around the given position."""
+    if a.uri is None:
+        return None
+    if a.range is not None:
+        return _code(server, memory, a.uri, a.range)
+    assert a.position is not None
+    path, text = documents.text_of(server, a.uri, memory.settings.max_file_bytes)
+    _check_line(a.position.line, text)
+    return memory.context_at(path, text, a.position.line)
+
+
+def _check_line(line: int, text: str) -> None:
+    count = len(text.splitlines())
+    if line >= max(1, count):
+        raise InvalidInput(f"position.line {line} is outside the document ({count} lines)", field="position")
+
+
 def accept(server: Any, memory: Memory, a: UseArgs) -> Any:
-    code = _code(server, memory, a.uri, a.range) if a.uri and a.range else None
-    return memory.describe(memory.accept(a.pattern_id, code))
+    return memory.describe(memory.accept(a.pattern_id, _use_context(server, memory, a)))
 
 
 def reject(server: Any, memory: Memory, a: RejectArgs) -> Any:
-    code = _code(server, memory, a.uri, a.range) if a.uri and a.range else None
-    return memory.describe(memory.reject(a.pattern_id, code, a.reason))
+    return memory.describe(memory.reject(a.pattern_id, _use_context(server, memory, a), a.reason))
 
 
 def recall(server: Any, memory: Memory, a: RecallArgs) -> Any:
@@ -120,10 +139,7 @@ def recall(server: Any, memory: Memory, a: RecallArgs) -> Any:
     if text is None:
         assert a.uri is not None and a.position is not None
         path, buffer = documents.text_of(server, a.uri, memory.settings.max_file_bytes)
-        line_count = len(buffer.splitlines())
-        if a.position.line >= max(1, line_count):
-            raise InvalidInput(f"position.line {a.position.line} is outside the document ({line_count} lines)",
-                               field="position")
+        _check_line(a.position.line, buffer)
         context = memory.context_at(path, buffer, a.position.line)
         if context is None:
             return []

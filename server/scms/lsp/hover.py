@@ -10,7 +10,7 @@ from urllib.parse import quote
 from scms.model import Tier
 from scms.recall.ranking import Recalled
 
-BADGES = {Tier.VALIDATED: "✅ validated", Tier.SESSION: "🧪 candidate", Tier.ARCHIVE: "🗄 archived"}
+BADGES = {Tier.VALIDATED: "validated", Tier.SESSION: "candidate", Tier.ARCHIVE: "archived"}
 SNIPPET_LINES = 12
 
 
@@ -28,7 +28,7 @@ def card(recalled: list[Recalled], uri: str, context_range: dict[str, Any]) -> s
         if p.tier is Tier.SESSION:
             links.append(command_link("Promote", "scms.promote", {"patternId": p.id}))
         uses = f"{p.accepted_uses} accepted use" + ("" if p.accepted_uses == 1 else "s")
-        section = [f"**SCMS** · {BADGES[p.tier]} · {uses} · {p.kind.value.replace('_', '-')}",
+        section = [f"**SCMS** · *{BADGES[p.tier]}* · {uses} · {p.kind.value.replace('_', '-')}",
                    "", f"#### {_escape(p.title)}", ""]
         section += [f"*Why:* {reason}  " for reason in item.reasons]
         if p.body:

@@ -1,0 +1,27 @@
+// The pattern JSON the server returns, as the client reads it.
+export interface Evidence { file: string; start_line: number; end_line: number }
+
+export interface Pattern {
+  id: string;
+  title: string;
+  body: string;
+  snippet: string;
+  kind: string;
+  languages: string[];
+  tier: 'session' | 'validated' | 'archive';
+  status: string;
+  accepted_uses: number;
+  rejected_uses: number;
+  score: number;
+  eligible: boolean;
+  evidence: Evidence[];
+}
+
+export interface Status {
+  workspace: string;
+  tiers: { session: number; validated: number; archive: number };
+  recall: string;
+  promotionThreshold: number;
+}
+
+export interface Recalled { pattern: Pattern; score: number; reasons: string[] }

@@ -1,0 +1,222 @@
+// End-to-end test in real VS Code (code-server) driven by Debian's Chromium: install the .vsix, open a demo
+// workspace of standard-library code, remember a selection, accept it twice from the hover card, promote
+// eligible, and check the tree view and the .scms/patterns/ file. Screenshots land in build/e2e/.
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', '..');
+const CODE_SERVER = path.join(ROOT, 'build/code-server/node_modules/.bin/code-server');
+const PYTHON = process.env.PYTHON || path.join(ROOT, '.venv/bin/python');
+const VSIX = process.env.VSIX || path.join(ROOT, 'build', `scms-${JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version}.vsix`);
+const ARTIFACTS = path.join(ROOT, 'build/e2e');
+const PORT = Number(process.env.PORT || 18000 + Math.floor(Math.random() * 1000));
+const BASE = `http://127.0.0.1:${PORT}`;
+const TITLE = 'Copy file objects in chunks';
+
+const t0 = Date.now();
+const log = (...args) => console.log(`[e2e ${String(Date.now() - t0).padStart(6)} ms]`, ...args);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(what, check, timeoutMs = 30_000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
+// a demo workspace of real code nobody here wrote
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'scms-e2e-'));
+const dirs = Object.fromEntries(['data', 'exts', 'chrome', 'xdg-config', 'xdg-data'].map((d) => [d, path.join(tmp, d)]));
+Object.values(dirs).forEach((d) => fs.mkdirSync(d, { recursive: true }));
+const ws = path.join(tmp, 'demo');
+fs.mkdirSync(path.join(ws, 'src'), { recursive: true });
+const stdlib = execFileSync(PYTHON, ['-c', 'import sysconfig; print(sysconfig.get_paths()["stdlib"])'], { encoding: 'utf8' }).trim();
+for (const name of ['shutil.py', 'tarfile.py']) fs.copyFileSync(path.join(stdlib, name), path.join(ws, 'src', name));
+const lineOf = (file, needle) => fs.readFileSync(path.join(ws, 'src', file), 'utf8').split('\n').findIndex((l) => l.startsWith(needle)) + 1;
+const COPYFILEOBJ = lineOf('shutil.py', 'def copyfileobj(');
+const TAR_COPY = lineOf('tarfile.py', 'def copyfileobj(');
+
+fs.mkdirSync(path.join(dirs.data, 'User'), { recursive: true });
+fs.writeFileSync(path.join(dirs.data, 'User/settings.json'), JSON.stringify({
+  'workbench.startupEditor': 'none',
+  'security.workspace.trust.enabled': false,
+  'telemetry.telemetryLevel': 'off',
+  'extensions.autoCheckUpdates': false,
+  'extensions.autoUpdate': false,
+  'workbench.tips.enabled': false,
+  'editor.hover.delay': 100,
+  'editor.minimap.enabled': false,
+  'scms.server.interpreter': [PYTHON],
+}, null, 2));
+
+const scmsState = () => JSON.parse(execFileSync(PYTHON, ['-m', 'scms', '--workspace', ws, 'list', '--json'], { encoding: 'utf8' }));
+const env = { ...process.env, TMPDIR: tmp, XDG_CONFIG_HOME: dirs['xdg-config'], XDG_DATA_HOME: dirs['xdg-data'] };
+const csArgs = ['--config', path.join(tmp, 'config.yaml'), '--extensions-dir', dirs.exts, '--user-data-dir', dirs.data];
+
+let server;
+let context;
+let page;
+async function cleanup() {
+  if (context) await context.close().catch(() => {});
+  if (server && server.exitCode === null) {
+    const exited = new Promise((resolve) => server.once('exit', resolve));
+    try { process.kill(-server.pid, 'SIGTERM'); } catch {}
+    await Promise.race([exited, sleep(5000)]);
+    try { process.kill(-server.pid, 'SIGKILL'); } catch {}
+  }
+  if (!process.env.KEEP) fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+async function palette(command, { enter = true } = {}) {
+  await page.keyboard.press('F1'); // no Escape first: it would clear the editor's selection
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor();
+  await input.fill(`>${command}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: command }).first().waitFor();
+  if (enter) await page.keyboard.press('Enter');
+}
+
+async function openAt(file, line) {
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor();
+  await input.fill(`${file}:${line}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(file) }).first().waitFor();
+  await page.keyboard.press('Enter');
+  await page.locator('.monaco-editor .view-line').first().waitFor();
+  await sleep(500);
+}
+
+/** Hover a word until the SCMS card shows (the server may still be starting), and return its locator. */
+async function hoverCard(word) {
+  const line = page.locator('.monaco-editor .view-line', { hasText: word }).first();
+  await line.waitFor();
+  const card = page.locator('.monaco-hover-content', { hasText: TITLE });
+  for (let i = 0; i < 60; i++) {
+    const box = await line.evaluate((el, w) => {
+      const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+      for (let n; (n = walker.nextNode());) {
+        const at = n.data.indexOf(w);
+        if (at < 0) continue;
+        const r = document.createRange(); r.setStart(n, at); r.setEnd(n, at + w.length);
+        const b = r.getBoundingClientRect(); return { x: b.x + b.width / 2, y: b.y + b.height / 2 };
+      }
+      return null;
+    }, word);
+    if (!box) throw new Error(`${word} is not rendered`);
+    await page.mouse.move(box.x, box.y + 250);
+    await page.mouse.move(box.x, box.y, { steps: 8 });
+    try {
+      await card.waitFor({ timeout: 1500 });
+      return card;
+    } catch {}
+  }
+  throw new Error('the SCMS hover card never showed');
+}
+
+async function acceptFromCard(expectedUses) {
+  const card = await hoverCard('divmod');
+  await card.locator('a', { hasText: 'Accept' }).first().click();
+  await until(`${expectedUses} accepted uses`, () => scmsState()[0]?.accepted_uses === expectedUses);
+  log(`accepted from the hover card: ${expectedUses} uses`);
+}
+
+let failed = false;
+try {
+  if (!fs.existsSync(CODE_SERVER)) throw new Error(`code-server is not installed: run scripts/install-code-server.sh`);
+  if (!fs.existsSync(VSIX)) throw new Error(`${VSIX} does not exist: run npm run package`);
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  execFileSync(CODE_SERVER, [...csArgs, '--install-extension', VSIX], { env, stdio: 'pipe' });
+  log('installed', path.basename(VSIX));
+
+  server = spawn(CODE_SERVER, [...csArgs, '--bind-addr', `127.0.0.1:${PORT}`, '--auth', 'none', '--disable-telemetry',
+    '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', ws],
+  { detached: true, env, stdio: ['ignore', fs.openSync(path.join(tmp, 'code-server.log'), 'w'), fs.openSync(path.join(tmp, 'code-server.err'), 'w')] });
+  await until('code-server', async () => { try { return (await fetch(`${BASE}/healthz`)).ok; } catch { return false; } }, 60_000);
+  log('code-server answers');
+
+  context = await chromium.launchPersistentContext(dirs.chrome, {
+    executablePath: '/usr/bin/chromium', headless: true, viewport: { width: 1500, height: 900 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  await page.goto(`${BASE}/?folder=${encodeURIComponent(ws)}`);
+  await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'src' }).waitFor({ timeout: 90_000 });
+  log('workbench shows the demo workspace');
+  await page.locator('.statusbar-item', { hasText: 'SCMS' }).first().waitFor({ timeout: 60_000 });
+
+  // 1. remember shutil.copyfileobj: select its first 11 lines and run the palette command
+  await openAt('src/shutil.py', COPYFILEOBJ);
+  for (let i = 0; i < 11; i++) await page.keyboard.press('Shift+ArrowDown');
+  await until('the server to run', async () => (await page.locator('.statusbar-item', { hasText: /SCMS \d+ · \d+/ }).count()) > 0, 60_000);
+  await palette('SCMS: Remember Selection');
+  const titleBox = page.locator('.quick-input-widget input');
+  await titleBox.waitFor();
+  await titleBox.fill(TITLE);
+  await page.keyboard.press('Enter');
+  const [remembered] = await until('the pattern in the store', () => scmsState().length === 1 && scmsState());
+  if (!remembered.snippet.startsWith('def copyfileobj(fsrc, fdst, length=0):') || remembered.tier !== 'session') {
+    throw new Error(`unexpected pattern: ${JSON.stringify(remembered).slice(0, 300)}`);
+  }
+  log('remembered', JSON.stringify(remembered.title));
+
+  // 2. the hover card in tarfile.copyfileobj, accepted twice from its link
+  await openAt('src/tarfile.py', TAR_COPY + 11);
+  const card = await hoverCard('divmod');
+  const cardText = await card.innerText();
+  for (const expected of [TITLE, 'candidate', 'Why:', 'Accept', 'Reject here', 'Promote']) {
+    if (!cardText.includes(expected)) throw new Error(`the hover card lacks ${JSON.stringify(expected)}: ${cardText}`);
+  }
+  await sleep(500); // let the hover finish fading in
+  await page.screenshot({ path: path.join(ARTIFACTS, 'hover-card.png') });
+  log('hover card shown; screenshot build/e2e/hover-card.png');
+  await acceptFromCard(1);
+  await page.mouse.move(10, 10);
+  await acceptFromCard(2);
+
+  // 3. promote eligible, then the file and the tree view
+  await palette('SCMS: Promote Eligible');
+  const file = await until('the validated pattern file', () => {
+    const folder = path.join(ws, '.scms', 'patterns');
+    const found = fs.existsSync(folder) && fs.readdirSync(folder).find((name) => name.endsWith('.md'));
+    return found && path.join(folder, found);
+  });
+  const text = fs.readFileSync(file, 'utf8');
+  for (const expected of [`title: ${TITLE}`, 'accepted_uses: 2', 'file: src/tarfile.py', '```python\ndef copyfileobj(fsrc, fdst, length=0):']) {
+    if (!text.includes(expected)) throw new Error(`${path.basename(file)} lacks ${JSON.stringify(expected)}:\n${text}`);
+  }
+  log('validated file', path.basename(file));
+  await palette('SCMS: Show Memory');
+  await page.locator('.monaco-list-row', { hasText: 'Validated (1)' }).waitFor({ timeout: 20_000 });
+  await page.locator('.monaco-list-row', { hasText: TITLE }).waitFor({ timeout: 20_000 });
+  await page.locator('.statusbar-item', { hasText: 'SCMS 0 · 1' }).first().waitFor({ timeout: 20_000 });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'memory-view.png') });
+  log('tree view shows Validated (1) with the pattern; status bar SCMS 0 · 1; screenshot build/e2e/memory-view.png');
+  log('PASS');
+} catch (error) {
+  failed = true;
+  console.error('[e2e] FAILED:', error);
+  if (page) await page.screenshot({ path: path.join(ARTIFACTS, 'failure.png') }).catch(() => {});
+  for (const name of ['code-server.log', 'code-server.err']) {
+    const logFile = path.join(tmp, name);
+    if (fs.existsSync(logFile)) console.error(`--- ${name} (tail) ---\n${fs.readFileSync(logFile, 'utf8').split('\n').slice(-30).join('\n')}`);
+  }
+  const outputs = [];
+  const walk = (dir) => fs.existsSync(dir) && fs.readdirSync(dir, { withFileTypes: true }).forEach((e) => {
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) walk(full); else if (/SCMS|scms/.test(e.name)) outputs.push(full);
+  });
+  walk(path.join(dirs.data, 'logs'));
+  for (const output of outputs) console.error(`--- ${output} (tail) ---\n${fs.readFileSync(output, 'utf8').split('\n').slice(-40).join('\n')}`);
+} finally {
+  await cleanup();
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# `make run`: real VS Code (code-server) in the browser with the SCMS extension, on a demo workspace of
+# standard-library code; prints the address to open. Stop it with Ctrl+C.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+PY="$ROOT/.venv/bin/python"
+VERSION="$(node -p "require('$ROOT/package.json').version")"
+STATE="$ROOT/build/editor"
+WS="$ROOT/build/demo-workspace"
+PORT="${PORT:-8080}"
+CODE_SERVER="$ROOT/build/code-server/node_modules/.bin/code-server"
+
+"$PY" "$ROOT/scripts/demo.py" > /dev/null   # a fresh demo workspace with one validated pattern
+mkdir -p "$STATE/data/User" "$STATE/exts" "$STATE/xdg-config" "$STATE/xdg-data"
+cat > "$STATE/data/User/settings.json" <<JSON
+{
+  "workbench.startupEditor": "none",
+  "security.workspace.trust.enabled": false,
+  "telemetry.telemetryLevel": "off",
+  "extensions.autoUpdate": false,
+  "editor.hover.delay": 300,
+  "scms.server.interpreter": ["$PY"]
+}
+JSON
+export XDG_CONFIG_HOME="$STATE/xdg-config" XDG_DATA_HOME="$STATE/xdg-data"
+ARGS=(--config "$STATE/config.yaml" --user-data-dir "$STATE/data" --extensions-dir "$STATE/exts")
+"$CODE_SERVER" "${ARGS[@]}" --force --install-extension "$ROOT/build/scms-$VERSION.vsix" > /dev/null
+echo
+echo "  SCMS in VS Code: open http://127.0.0.1:$PORT/?folder=$WS"
+echo "  (desktop VS Code or Cursor: code --install-extension build/scms-$VERSION.vsix)"
+echo
+exec "$CODE_SERVER" "${ARGS[@]}" --bind-addr "127.0.0.1:$PORT" --auth none --disable-telemetry \
+  --disable-update-check --disable-workspace-trust "$WS"

@@ -11,7 +11,7 @@ from scms.model import Tier
 from scms.recall.ranking import Recalled
 
 BADGES = {Tier.VALIDATED: "validated", Tier.SESSION: "candidate", Tier.ARCHIVE: "archived"}
-SNIPPET_LINES = 12
+SNIPPET_LINES = 10
 
 
 def command_link(title: str, command: str, argument: dict[str, Any]) -> str:
@@ -29,7 +29,7 @@ def card(recalled: list[Recalled], uri: str, context_range: dict[str, Any]) -> s
             links.append(command_link("Promote", "scms.promote", {"patternId": p.id}))
         uses = f"{p.accepted_uses} accepted use" + ("" if p.accepted_uses == 1 else "s")
         section = [f"**SCMS** · *{BADGES[p.tier]}* · {uses} · {p.kind.value.replace('_', '-')}",
-                   "", f"#### {_escape(p.title)}", ""]
+                   "", f"#### {_escape(p.title)}", "", " · ".join(links), ""]
         section += [f"*Why:* {reason}  " for reason in item.reasons]
         if p.body:
             section += ["", _clip(p.body, 400)]
@@ -37,7 +37,6 @@ def card(recalled: list[Recalled], uri: str, context_range: dict[str, Any]) -> s
             language = p.languages[0] if p.languages else ""
             fence = "`" * max(3, max((len(run) for run in re.findall(r"`+", p.snippet)), default=0) + 1)
             section += ["", f"{fence}{language}", _first_lines(p.snippet), fence]
-        section += ["", " · ".join(links)]
         parts.append("\n".join(section))
     return "\n\n---\n\n".join(parts)
 

@@ -20,7 +20,7 @@ INVALID_PARAMS = -32602
 
 @pytest_lsp.fixture(scope="module", config=SERVER)
 async def client(lsp_client: LanguageClient):
-    await start(lsp_client, ROOT)
+    await start(lsp_client, ROOT, options={"recall": {"embeddings": False}})
     yield
     await lsp_client.shutdown_session()
 

@@ -26,7 +26,7 @@ COMMANDS = {"scms.remember", "scms.accept", "scms.reject", "scms.promote", "scms
 
 @pytest_lsp.fixture(scope="module", config=SERVER)
 async def client(lsp_client: LanguageClient):
-    await start(lsp_client, ROOT)
+    await start(lsp_client, ROOT, options={"recall": {"embeddings": False}})
     yield
     await lsp_client.shutdown_session()
 

@@ -19,7 +19,7 @@ COPYFILEOBJ = line_of(SHUTIL, "def copyfileobj(")
 @pytest_lsp.fixture(scope="module", config=SERVER)
 async def client(lsp_client: LanguageClient):
     await start(lsp_client, ROOT, options={"scms": {"promotionThreshold": "many", "notifications": "always",
-                                                    "recall": {"hoverLimit": 1, "minSimilarity": 7}}})
+                                                    "recall": {"hoverLimit": 1, "minSimilarity": 7, "embeddings": False}}})
     yield
     await lsp_client.shutdown_session()
 
@@ -63,7 +63,7 @@ async def test_a_client_without_progress_or_file_watching_still_works():
     client = make_test_lsp_client()
     await client.start_io(*SERVER.server_command)
     try:
-        await start(client, root, capabilities=types.ClientCapabilities())
+        await start(client, root, options={"recall": {"embeddings": False}}, capabilities=types.ClientCapabilities())
         status = await command(client, "scms.status", {})
         assert status["workspace"] == str(root)
         assert client.progress_reports == {} and client.registrations == []

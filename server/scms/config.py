@@ -34,8 +34,9 @@ class RecallSettings(BaseModel):
     min_similarity: float = Field(0.3, ge=0, le=1)
     hover_limit: int = Field(2, ge=0, le=10)
     limit: int = Field(10, ge=1, le=100)
-    embedding_model_path: str = ""  # read by embedding recall, which is not built yet
-    torch_threads: int = Field(1, ge=1, le=64)  # the same
+    embeddings: bool = True
+    embedding_model_path: str = ""
+    torch_threads: int = Field(1, ge=1, le=64)
 
 
 class ExportSettings(BaseModel):

@@ -10,8 +10,7 @@ from typing import Any
 from scms.config import Settings
 from scms.errors import InvalidInput
 from scms.recall import ranking
-from scms.recall.context import enclosing_unit
-from scms.recall.lexical import LexicalIndex
+from scms.recall.engine import RecallEngine
 from scms.recall.ranking import Recalled
 from scms.model import Kind, Pattern, Tier
 from scms.store import lifecycle
@@ -28,9 +27,7 @@ class Memory:
     def __init__(self, workspace: Workspace, sync: SyncReport) -> None:
         self.ws = workspace
         self.last_sync = sync
-        self._lexical = LexicalIndex()
-        self._indexed_event = 0
-        self._data_version: int | None = None
+        self.engine = RecallEngine(workspace)
 
     @classmethod
     def open(cls, root: Path, settings: Settings | None = None,
@@ -57,6 +54,7 @@ class Memory:
         self.ws.settings = value
 
     def close(self) -> None:
+        self.engine.close()
         self.ws.close()
 
     # reading code
@@ -113,37 +111,37 @@ class Memory:
 
     # recall
 
-    def recall(self, text: str, *, context_hash: str | None = None, limit: int | None = None) -> list[Recalled]:
-        """Patterns relevant to this code, best first, each with why it matched. Never refreshes a pattern."""
-        with self.ws.db.read() as conn:
-            self._refresh_lexical(conn)
-            return ranking.recall(conn, self._lexical, text, settings=self.settings, now=self.ws.clock(),
-                                  limit=limit or self.settings.recall.limit, context_hash=context_hash)
+    def recall(self, text: str, *, context_hash: str | None = None, limit: int | None = None,
+               wait: bool = False, mode: str = "fused", threshold: float | None = None) -> list[Recalled]:
+        """Patterns relevant to this code, best first, each with why it matched. Never refreshes a pattern.
 
-    def _refresh_lexical(self, conn: Any) -> None:
-        """Follow every committed change (ours, the CLI's, another window's) into the in-memory index."""
-        version = conn.execute("PRAGMA data_version").fetchone()[0]
-        if version == self._data_version:
-            return
-        self._data_version = version
-        rows = conn.execute("SELECT id, tier, terms, last_event FROM patterns WHERE last_event > ?",
-                            (self._indexed_event,)).fetchall()
-        for pattern_id, tier, terms, last_event in rows:
-            if tier == Tier.ARCHIVE.value:
-                self._lexical.remove(pattern_id)
-            else:
-                self._lexical.upsert(pattern_id, terms)
-            self._indexed_event = max(self._indexed_event, last_event)
+        With wait=True an unseen context is embedded now (commands, benchmarks); hovers never wait."""
+        with self.ws.db.read() as conn:
+            self.engine.refresh(conn)
+            return ranking.recall(conn, self.engine, text, settings=self.settings, now=self.ws.clock(),
+                                  limit=limit or self.settings.recall.limit, context_hash=context_hash, wait=wait,
+                                  mode=mode, threshold=threshold)
 
     def context_at(self, path: Path, text: str, line: int) -> CodeRange | None:
         """The code unit around a 0-based line of a buffer, as a range usable for accept and reject."""
-        unit = enclosing_unit(text.splitlines(), line)
-        if unit is None:
+        context = self.engine.context(path, text, line)
+        if context is None:
             return None
         try:
-            return code_range(self.ws.root, path, text, unit.start + 1, unit.end + 1, commit=False)
+            return code_range(self.ws.root, path, text, context.unit.start + 1, context.unit.end + 1, commit=False)
         except InvalidInput:
             return None  # a blank stretch of the file
+
+    def start_model(self, report: Callable[[str, int], None] = lambda message, percent: None) -> None:
+        """Load the embedding model and index the patterns (seconds): call it in a background thread."""
+        if self.settings.recall.embeddings:
+            self.engine.start_model(self.settings.recall.embedding_model_path, self.settings.recall.torch_threads,
+                                    report)
+
+    @property
+    def recall_state(self) -> str:
+        return {"lexical": "lexical", "loading": "loading model", "ready": "embeddings",
+                "failed": "lexical (model failed)"}[self.engine.state]
 
     # views
 
@@ -171,4 +169,5 @@ class Memory:
             "events": int(events),
             "promotionThreshold": self.settings.promotion_threshold,
             "warnings": list(self.last_sync.warnings),
+            "recall": self.recall_state,
         }

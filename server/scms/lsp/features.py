@@ -33,6 +33,8 @@ def register(server: ScmsServer) -> None:
         types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorExtract]),
     )(code_actions)
     server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)(did_change_configuration)
+    server.feature(types.TEXT_DOCUMENT_DID_CHANGE)(did_change)
+    server.feature(types.SHUTDOWN)(shutdown)
     server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)(did_change_watched_files)
     for name in COMMAND_NAMES:
         server.command(name)(_command_handler(name))
@@ -57,6 +59,33 @@ async def initialized(ls: ScmsServer, params: types.InitializedParams) -> None:
         ls.ready.set()
     if ls.memory is not None:
         await _watch_pattern_files(ls)
+        ls.model_task = asyncio.ensure_future(_load_model(ls))
+
+
+async def _load_model(ls: ScmsServer) -> None:
+    """Embedding recall comes up in the background; until then (or if it fails) recall is lexical."""
+    memory = ls.memory
+    if memory is None or not memory.settings.recall.embeddings:
+        return
+    memory.engine.on_change = lambda reason: ls.changed(reason, [])
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future = loop.create_future()
+
+    def load(report: Any) -> None:  # a daemon thread: exiting the server never waits for a model load
+        try:
+            memory.start_model(lambda message, percent: ls.on_loop(lambda: report(message, percent)))
+        finally:
+            loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None))
+
+    async with ls.progress("SCMS: loading the embedding model") as report:
+        threading.Thread(target=load, args=(report,), name="scms-model", daemon=True).start()
+        await done
+    for notice in memory.engine.notices:
+        ls.tell(types.MessageType.Warning, f"SCMS: {notice}")
+    if memory.engine.state == "failed":
+        ls.tell(types.MessageType.Warning, f"SCMS: recall stays lexical: {memory.engine.problem}")
+    else:
+        log.info("recall: %s", memory.recall_state)
 
 
 async def _open_memory(ls: ScmsServer, report: Any) -> None:
@@ -191,6 +220,47 @@ def code_actions(ls: ScmsServer, params: types.CodeActionParams) -> list[types.C
 def _action(title: str, kind: str, command: str, argument: dict[str, Any]) -> types.CodeAction:
     return types.CodeAction(title=title, kind=kind,
                             command=types.Command(title=title, command=command, arguments=[argument]))
+
+
+def shutdown(ls: ScmsServer, params: Any) -> None:
+    """Save the vector index and close the store before the client says exit."""
+    if ls.memory is not None:
+        ls.memory.close()
+        ls.memory = None
+        ls.unavailable = "the server is shutting down"
+
+
+EDIT_DEBOUNCE_S = 0.3
+
+
+async def did_change(ls: ScmsServer, params: types.DidChangeTextDocumentParams) -> None:
+    """After edits settle, embed the code unit being edited, so the next hover there only looks up."""
+    memory = ls.memory
+    if memory is None or memory.engine.state != "ready" or not params.content_changes:
+        return
+    change = params.content_changes[-1]
+    line = change.range.start.line if isinstance(change, types.TextDocumentContentChangePartial) else 0
+    uri = params.text_document.uri
+    previous = ls.pending_edits.pop(uri, None)
+    if previous is not None:
+        previous.cancel()
+    ls.pending_edits[uri] = asyncio.ensure_future(_prepare_after_edit(ls, uri, line))
+
+
+async def _prepare_after_edit(ls: ScmsServer, uri: str, line: int) -> None:
+    from scms.errors import ScmsError
+    from scms.lsp import documents
+
+    await asyncio.sleep(EDIT_DEBOUNCE_S)
+    ls.pending_edits.pop(uri, None)
+    memory = ls.memory
+    try:
+        path, text = documents.text_of(ls, uri, memory.settings.max_file_bytes)
+    except ScmsError:
+        return
+    context = await asyncio.to_thread(memory.engine.context, path, text, line)
+    if context is not None:
+        memory.engine.prepare([context.unit.text])
 
 
 async def did_change_configuration(ls: ScmsServer, params: types.DidChangeConfigurationParams) -> None:

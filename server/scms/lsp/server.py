@@ -41,6 +41,8 @@ class ScmsServer(LanguageServer):
         self.ready = asyncio.Event()  # set once the memory is open (or known to be unavailable)
         self.unavailable: str | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.model_task: asyncio.Future | None = None
+        self.pending_edits: dict[str, asyncio.Future] = {}
         self._loop_thread: int | None = None
 
     # the memory

@@ -67,6 +67,13 @@ class LexicalIndex:
     def __len__(self) -> int:
         return len(self._row_of)
 
+    def has(self, pattern_id: str) -> bool:
+        return pattern_id in self._row_of
+
+    def terms_of(self, pattern_id: str) -> frozenset[str]:
+        row = self._row_of.get(pattern_id)
+        return self._terms[row] if row is not None else frozenset()
+
     def upsert(self, pattern_id: str, terms: str | set[str]) -> None:
         words = frozenset(distinctive(terms.split() if isinstance(terms, str) else terms))
         row = self._row_of.get(pattern_id)

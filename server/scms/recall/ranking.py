@@ -1,17 +1,25 @@
-"""Ranking recalled patterns: lexical similarity, tier prior and retention fused, each with its reason."""
+"""Ranking recalled patterns: embedding and lexical similarity, tier prior, retention and (later) the
+memory model's score, fused into one score with the reasons each pattern matched."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
+
 from scms.config import Settings
 from scms.model import Pattern, Tier
-from scms.recall.lexical import LexicalIndex, query_terms
-from scms.store.retention import retention
+from scms.recall.lexical import query_terms, similarity
 
-WEIGHTS = {"lexical": 0.75, "tier": 0.15, "retention": 0.10}
+# relevance = EMBEDDING * cosine + (1 - EMBEDDING) * term-set similarity, when the context has a vector
+EMBEDDING = 0.5
+WEIGHTS = {"relevance": 0.75, "tier": 0.15, "retention": 0.10}
+MODES = ("fused", "lexical", "embeddings")
+
+ModelScore = Callable[[np.ndarray, list[str]], dict[str, float]]
 
 
 @dataclass
@@ -21,15 +29,44 @@ class Recalled:
     similarity: float
     shared: list[str]
     reasons: list[str] = field(default_factory=list)
+    embedding: float | None = None
+    lexical: float = 0.0
 
 
-def recall(conn: sqlite3.Connection, index: LexicalIndex, text: str, *, settings: Settings, now: datetime,
-           limit: int, context_hash: str | None = None) -> list[Recalled]:
-    """Patterns relevant to this code, best first; nothing below the similarity threshold, nothing rejected here."""
+def recall(conn: sqlite3.Connection, engine, text: str, *, settings: Settings, now: datetime, limit: int,
+           context_hash: str | None = None, wait: bool = False, mode: str = "fused",
+           model_score: ModelScore | None = None, threshold: float | None = None) -> list[Recalled]:
+    """Patterns relevant to this code, best first; none below the threshold, none rejected in this context."""
+    from scms.store.retention import retention
+
     terms = query_terms(text)
+    wanted = set(terms)
+    pool = max(limit * 4, 20)
+    lexical_hits = {h.pattern_id: h for h in engine.lexical.search(terms, 1e-9, pool)} if mode != "embeddings" else {}
+    vector = engine.context_vector(conn, text, wait=wait) if mode != "lexical" else None
+    cosines = dict(engine.vectors.search(vector, pool)) if vector is not None else {}
+    learned = model_score(vector, list(set(lexical_hits) | set(cosines))) if model_score and vector is not None else {}
+    minimum = settings.recall.min_similarity if threshold is None else threshold
     found: list[Recalled] = []
-    for hit in index.search(terms, settings.recall.min_similarity, limit * 4):
-        row = conn.execute("SELECT data FROM patterns WHERE id = ?", (hit.pattern_id,)).fetchone()
+    for pattern_id in set(lexical_hits) | set(cosines):
+        hit = lexical_hits.get(pattern_id)
+        lexical = hit.similarity if hit else similarity(wanted, set(engine.lexical.terms_of(pattern_id)))
+        cosine = None
+        if vector is not None:
+            cosine = cosines.get(pattern_id)
+            if cosine is None:
+                stored = engine.vectors.vector(pattern_id)
+                cosine = float(stored @ vector) if stored is not None else None
+        if mode == "embeddings":
+            relevance = cosine or 0.0
+        elif cosine is not None:
+            relevance = EMBEDDING * cosine + (1 - EMBEDDING) * lexical
+        else:
+            relevance = lexical
+        relevance += learned.get(pattern_id, 0.0)
+        if relevance < minimum:
+            continue
+        row = conn.execute("SELECT data FROM patterns WHERE id = ?", (pattern_id,)).fetchone()
         if row is None:
             continue
         pattern = Pattern.model_validate_json(row[0])
@@ -37,17 +74,26 @@ def recall(conn: sqlite3.Connection, index: LexicalIndex, text: str, *, settings
             continue
         kept = retention(pattern, now, settings.retention).score
         tier_prior = 1.0 if pattern.tier is Tier.VALIDATED else 0.5
-        score = (WEIGHTS["lexical"] * hit.similarity + WEIGHTS["tier"] * tier_prior
+        score = (WEIGHTS["relevance"] * relevance + WEIGHTS["tier"] * tier_prior
                  + WEIGHTS["retention"] * min(1.0, kept))
-        found.append(Recalled(pattern, round(score, 4), round(hit.similarity, 4), hit.shared,
-                              _reasons(pattern, hit.similarity, hit.shared)))
+        shared = [t for t in terms if t in engine.lexical.terms_of(pattern_id)]
+        found.append(Recalled(pattern, round(score, 4), round(relevance, 4), shared,
+                              _reasons(pattern, lexical, cosine, shared, learned.get(pattern_id)),
+                              None if cosine is None else round(cosine, 4), round(lexical, 4)))
     found.sort(key=lambda r: r.score, reverse=True)
     return found[:limit]
 
 
-def _reasons(pattern: Pattern, sim: float, shared: list[str]) -> list[str]:
-    listed = ", ".join(f"`{t}`" for t in shared[:8]) + (" …" if len(shared) > 8 else "")
-    reasons = [f"shares {len(shared)} terms with this code ({listed}); similarity {sim:.2f}"]
+def _reasons(pattern: Pattern, lexical: float, cosine: float | None, shared: list[str],
+             learned: float | None) -> list[str]:
+    reasons = []
+    if cosine is not None:
+        reasons.append(f"similar in meaning (embedding cosine {cosine:.2f})")
+    if shared:
+        listed = ", ".join(f"`{t}`" for t in shared[:8]) + (" …" if len(shared) > 8 else "")
+        reasons.append(f"shares {len(shared)} terms with this code ({listed}); similarity {lexical:.2f}")
+    if learned:
+        reasons.append(f"learned from your accepted uses ({learned:+.2f})")
     if pattern.tier is Tier.VALIDATED:
         reasons.append(f"validated by the team ({pattern.accepted_uses} accepted uses)")
     elif pattern.accepted_uses:

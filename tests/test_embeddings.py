@@ -1,0 +1,135 @@
+"""Embedding recall with the real model: background loading, lexical fallback, incremental faiss updates,
+fused ranking with its reasons, and a missing or broken model or index."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import SOURCES, STDLIB, line_of
+from scms.config import RecallSettings, Settings
+from scms.memory import Memory
+from scms.model import Tier
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("embeddings") / "project"
+    for name in SOURCES:
+        (root / "src" / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(STDLIB / name, root / "src" / name)
+    return root
+
+
+@pytest.fixture(scope="module")
+def memory(root: Path):
+    mem = Memory.open(root)
+    code = mem.code_from_file(root / "src/shutil.py", line_of(root / "src/shutil.py", "def copyfileobj(") + 1,
+                              line_of(root / "src/shutil.py", "def copyfileobj(") + 11)
+    mem.remember(code, title="Copy file objects in chunks")
+    yield mem
+    mem.close()
+
+
+def tar_context(memory: Memory, root: Path):
+    path = root / "src/tarfile.py"
+    return memory.context_at(path, path.read_text(), line_of(path, "blocks, remainder = divmod("))
+
+
+def test_before_the_model_is_ready_recall_is_lexical_and_says_so(memory: Memory, root: Path):
+    assert memory.recall_state == "lexical" and memory.status()["recall"] == "lexical"
+    [hit] = memory.recall(tar_context(memory, root).text, wait=True)
+    assert hit.embedding is None and not any("meaning" in r for r in hit.reasons)
+
+
+def test_the_model_loads_in_the_background_and_indexes_the_patterns(memory: Memory, root: Path):
+    steps = []
+    memory.start_model(lambda message, percent: steps.append(message))
+    assert memory.recall_state == "embeddings", memory.engine.problem
+    assert steps == ["loading the embedding model", "loading the vector index", "embedding patterns"]
+    assert len(memory.engine.vectors) == 1
+    assert (root / ".scms/index/all-MiniLM-L6-v2/session.npz").exists()
+
+
+def test_fused_recall_explains_meaning_and_terms(memory: Memory, root: Path):
+    context = tar_context(memory, root)
+    first = memory.recall(context.text)  # a hover: never embeds on the request path
+    assert first and first[0].embedding is None
+    memory.engine.wait_idle()  # the queued context is embedded in the background
+    [hit] = memory.recall(context.text)
+    assert hit.embedding is not None and hit.embedding > 0.5
+    assert hit.reasons[0].startswith("similar in meaning (embedding cosine")
+    assert hit.reasons[1].startswith("shares ")
+    assert hit.similarity == pytest.approx(0.5 * hit.embedding + 0.5 * hit.lexical, abs=1e-3)
+
+
+def test_contexts_with_few_shared_words_are_found_by_meaning(memory: Memory):
+    text = ("def pump(source, sink, size=65536):\n    while True:\n        block = source.read(size)\n"
+            "        if not block:\n            break\n        sink.write(block)\n")
+    lexical = memory.recall(text, mode="lexical", threshold=0.0)
+    embedded = memory.recall(text, mode="embeddings", wait=True, threshold=0.0)
+    assert embedded[0].pattern.title == "Copy file objects in chunks"
+    assert embedded[0].similarity > (lexical[0].similarity if lexical else 0.0)
+
+
+def test_the_index_follows_remember_promote_and_forget(memory: Memory, root: Path):
+    path = root / "src/textwrap.py"
+    start = line_of(path, "def dedent(")
+    pattern = memory.remember(memory.code_from_file(path, start + 1, start + 20), title="Dedent text")
+    memory.recall("refresh")
+    memory.engine.wait_idle()
+    assert dict(memory.engine.vectors.items())[pattern.id] == "session"
+    memory.promote(pattern.id)
+    memory.recall("refresh")
+    memory.engine.wait_idle()
+    assert dict(memory.engine.vectors.items())[pattern.id] == "validated"
+    memory.forget(pattern.id)
+    memory.recall("refresh")
+    assert pattern.id not in memory.engine.vectors
+
+
+def test_embeddings_are_cached_by_content_hash(memory: Memory):
+    with memory.ws.db.read() as conn:
+        rows = conn.execute("SELECT COUNT(*), MIN(length(vector)) FROM embeddings").fetchone()
+    assert rows[0] >= 2 and rows[1] == 384 * 4
+
+
+def test_a_missing_model_folder_keeps_recall_lexical(root: Path, tmp_path: Path):
+    settings = Settings(recall=RecallSettings(embedding_model_path=str(tmp_path / "nowhere")))
+    memory = Memory.open(root, settings)
+    try:
+        memory.start_model()
+        assert memory.recall_state == "lexical (model failed)"
+        assert "does not exist" in memory.engine.problem
+        assert memory.recall(tar_context(memory, root).text)  # lexical still answers
+    finally:
+        memory.close()
+
+
+def test_a_broken_model_folder_is_reported(root: Path, tmp_path: Path):
+    broken = tmp_path / "broken-model"
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json")
+    memory = Memory.open(root, Settings(recall=RecallSettings(embedding_model_path=str(broken))))
+    try:
+        memory.start_model()
+        assert memory.engine.state == "failed" and "cannot be loaded" in memory.engine.problem
+    finally:
+        memory.close()
+
+
+def test_a_corrupt_index_is_rebuilt_and_the_user_told(memory: Memory, root: Path):
+    memory.engine.save()
+    index_file = root / ".scms/index/all-MiniLM-L6-v2/session.npz"
+    index_file.write_bytes(b"not an index")
+    again = Memory.open(root)
+    try:
+        again.start_model()
+        assert again.recall_state == "embeddings"
+        assert any("unreadable" in notice for notice in again.engine.notices)
+        live = {p.id for p in again.list() if p.tier is not Tier.ARCHIVE}
+        assert {pid for pid, _ in again.engine.vectors.items()} == live
+    finally:
+        again.close()

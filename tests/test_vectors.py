@@ -1,0 +1,74 @@
+"""The faiss vector index: incremental updates, the switch to HNSW, persistence and corrupt files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scms.recall import vectors
+from scms.recall.vectors import VectorIndex
+
+
+def unit_vectors(n: int, seed: int = 0) -> np.ndarray:
+    v = np.random.default_rng(seed).standard_normal((n, 32)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("approximate_above", [10_000, 50])
+def test_add_remove_readd_and_move_between_tiers(monkeypatch, approximate_above):
+    monkeypatch.setattr(vectors, "APPROXIMATE_ABOVE", approximate_above)
+    index = VectorIndex(32)
+    v = unit_vectors(200)
+    for i in range(200):
+        index.add(f"p{i}", "session", v[i])
+    assert index.tiers["session"]._kind() == ("hnsw" if approximate_above == 50 else "flat")
+    assert index.search(v[7], 1)[0][0] == "p7"
+    index.remove("p7")
+    assert "p7" not in index and all(pid != "p7" for pid, _ in index.search(v[7], 5))
+    index.add("p7", "validated", v[7])  # promoted
+    assert index.search(v[7], 1) == [("p7", pytest.approx(1.0, abs=1e-5))]
+    assert len(index.tiers["session"]) == 199 and len(index.tiers["validated"]) == 1
+    index.add("p8", "archive", v[8])  # archived patterns are not indexed
+    assert "p8" not in index
+
+
+def test_many_removals_rebuild_the_hnsw_index(monkeypatch):
+    monkeypatch.setattr(vectors, "APPROXIMATE_ABOVE", 50)
+    index = VectorIndex(32)
+    v = unit_vectors(300)
+    for i in range(300):
+        index.add(f"p{i}", "session", v[i])
+    for i in range(150):
+        index.remove(f"p{i}")
+    assert index.tiers["session"]._dead == set() or len(index.tiers["session"]._dead) * 3 <= 150
+    found = {pid for pid, _ in index.search(v[200], 20)}
+    assert "p200" in found and not any(int(pid[1:]) < 150 for pid in found)
+
+
+def test_save_and_load_round_trip(tmp_path):
+    index = VectorIndex(32)
+    v = unit_vectors(20)
+    for i in range(20):
+        index.add(f"p{i}", "session" if i % 2 else "validated", v[i])
+    index.save(tmp_path)
+    loaded = VectorIndex.load(tmp_path, 32)
+    assert sorted(loaded.items()) == sorted(index.items())
+    assert np.array_equal(loaded.vector("p3"), index.vector("p3"))
+
+
+@pytest.mark.parametrize("damage", [b"garbage", b""])
+def test_a_corrupt_file_is_reported_for_a_rebuild(tmp_path, damage):
+    index = VectorIndex(32)
+    index.add("p1", "session", unit_vectors(1)[0])
+    index.save(tmp_path)
+    (tmp_path / "session.npz").write_bytes(damage)
+    with pytest.raises(ValueError, match="session.npz is corrupt"):
+        VectorIndex.load(tmp_path, 32)
+
+
+def test_a_file_for_another_model_dimension_is_refused(tmp_path):
+    index = VectorIndex(32)
+    index.add("p1", "session", unit_vectors(1)[0])
+    index.save(tmp_path)
+    with pytest.raises(ValueError, match="does not fit the model"):
+        VectorIndex.load(tmp_path, 384)

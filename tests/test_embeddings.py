@@ -12,6 +12,7 @@ from conftest import SOURCES, STDLIB, line_of
 from scms.config import RecallSettings, Settings
 from scms.memory import Memory
 from scms.model import Tier
+from scms.recall import ranking
 
 
 @pytest.fixture(scope="module")
@@ -62,16 +63,22 @@ def test_fused_recall_explains_meaning_and_terms(memory: Memory, root: Path):
     assert hit.embedding is not None and hit.embedding > 0.5
     assert hit.reasons[0].startswith("similar in meaning (embedding cosine")
     assert hit.reasons[1].startswith("shares ")
-    assert hit.similarity == pytest.approx(0.5 * hit.embedding + 0.5 * hit.lexical, abs=1e-3)
+    weight = ranking.EMBEDDING
+    assert hit.similarity == pytest.approx(weight * hit.embedding + (1 - weight) * hit.lexical, abs=1e-3)
 
 
-def test_contexts_with_few_shared_words_are_found_by_meaning(memory: Memory):
+def test_contexts_with_few_shared_words_are_found_by_meaning(memory: Memory, root: Path):
+    for file, needle in (("textwrap.py", "def indent("), ("functools.py", "def update_wrapper("),
+                         ("json/decoder.py", "def py_scanstring(")):
+        start = line_of(root / "src" / file, needle) + 1
+        memory.remember(memory.code_from_file(root / "src" / file, start, start + 12))
+    memory.recall("refresh")
+    memory.engine.wait_idle()
     text = ("def pump(source, sink, size=65536):\n    while True:\n        block = source.read(size)\n"
             "        if not block:\n            break\n        sink.write(block)\n")
-    lexical = memory.recall(text, mode="lexical", threshold=0.0)
-    embedded = memory.recall(text, mode="embeddings", wait=True, threshold=0.0)
-    assert embedded[0].pattern.title == "Copy file objects in chunks"
-    assert embedded[0].similarity > (lexical[0].similarity if lexical else 0.0)
+    [best, *others] = memory.recall(text, mode="embeddings", wait=True, threshold=0.0)
+    assert best.pattern.title == "Copy file objects in chunks" and len(best.shared) <= 2
+    assert all(best.embedding > other.embedding for other in others)
 
 
 def test_the_index_follows_remember_promote_and_forget(memory: Memory, root: Path):

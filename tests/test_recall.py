@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from conftest import STDLIB, line_of, remember_lines
 from scms.memory import Memory
 from scms.recall.context import enclosing_unit
-from scms.recall.lexical import LexicalIndex, query_terms, similarity
+import math
+
+from scms.recall.lexical import LexicalIndex, query_terms
 
 SHUTIL = STDLIB / "shutil.py"
 
@@ -47,8 +51,12 @@ def test_index_search_upsert_and_remove():
     index.upsert("b", "parse json decoder scanner")
     hits = index.search(["copy", "buffer", "read", "socket"], min_similarity=0.1, limit=5)
     assert [h.pattern_id for h in hits] == ["a"]
-    assert hits[0].similarity == similarity({"copy", "buffer", "read", "socket"},
-                                            {"copy", "file", "buffer", "chunk", "read", "write"})
+    # by hand: N = 2 patterns; the pattern's 6 terms each occur once (idf = ln(3/2) + 1); "socket" is in no
+    # pattern, so it leaves the query; cosine of the IDF-weighted binary vectors
+    seen = math.log(3 / 2) + 1
+    expected = 3 * seen**2 / (math.sqrt(3 * seen**2) * math.sqrt(6 * seen**2))
+    assert hits[0].similarity == pytest.approx(expected)
+    assert index.similarity(["copy", "buffer", "read", "socket"], "a") == pytest.approx(expected)
     assert hits[0].shared == ["copy", "buffer", "read"]
     index.upsert("a", "socket connect timeout")  # changed content replaces the old terms
     assert [h.shared for h in index.search(["copy", "socket"], 0.1, 5)] == [["socket"]]

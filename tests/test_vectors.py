@@ -21,7 +21,7 @@ def test_add_remove_readd_and_move_between_tiers(monkeypatch, approximate_above)
     v = unit_vectors(200)
     for i in range(200):
         index.add(f"p{i}", "session", v[i])
-    assert index.tiers["session"]._kind() == ("hnsw" if approximate_above == 50 else "flat")
+    assert index.tiers["session"]._kind() == ("ivf" if approximate_above == 50 else "flat")
     assert index.search(v[7], 1)[0][0] == "p7"
     index.remove("p7")
     assert "p7" not in index and all(pid != "p7" for pid, _ in index.search(v[7], 5))
@@ -32,15 +32,19 @@ def test_add_remove_readd_and_move_between_tiers(monkeypatch, approximate_above)
     assert "p8" not in index
 
 
-def test_many_removals_rebuild_the_hnsw_index(monkeypatch):
+def test_the_ivf_index_is_retrained_when_its_tier_doubles(monkeypatch):
     monkeypatch.setattr(vectors, "APPROXIMATE_ABOVE", 50)
     index = VectorIndex(32)
     v = unit_vectors(300)
-    for i in range(300):
+    for i in range(60):
         index.add(f"p{i}", "session", v[i])
+    tier = index.tiers["session"]
+    assert tier._kind() == "ivf" and tier._trained_for == 51
+    for i in range(60, 300):
+        index.add(f"p{i}", "session", v[i])
+    assert tier._trained_for > 102
     for i in range(150):
         index.remove(f"p{i}")
-    assert index.tiers["session"]._dead == set() or len(index.tiers["session"]._dead) * 3 <= 150
     found = {pid for pid, _ in index.search(v[200], 20)}
     assert "p200" in found and not any(int(pid[1:]) < 150 for pid in found)
 

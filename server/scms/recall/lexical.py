@@ -1,4 +1,4 @@
-"""Lexical recall: an in-memory inverted index of pattern subwords, scored by term-set cosine with numpy.
+"""Lexical recall: an in-memory inverted index of pattern subwords, scored by IDF-weighted cosine with numpy.
 
 SQLite FTS5 with bm25 ranking took about 5 ms per hover query at 1k patterns here (an OR of ~30 terms
 matches most rows); counting shared terms over numpy posting arrays takes a fraction of a millisecond.
@@ -36,13 +36,6 @@ def query_terms(text: str, limit: int = 32) -> list[str]:
     return [word for word, _ in counts.most_common(limit)]
 
 
-def similarity(context: set[str], pattern: set[str]) -> float:
-    """Cosine similarity of two term sets: 1 when identical, 0 when disjoint."""
-    if not context or not pattern:
-        return 0.0
-    return len(context & pattern) / math.sqrt(len(context) * len(pattern))
-
-
 @dataclass(frozen=True)
 class Hit:
     pattern_id: str
@@ -56,12 +49,13 @@ class LexicalIndex:
     def __init__(self) -> None:
         self._ids: list[str] = []
         self._terms: list[frozenset[str]] = []
-        self._sizes: list[int] = []
+        self._row_norms: list[float] = []
+        self._normed_at = 0  # the row count when every norm was last recomputed with current IDFs
         self._alive: list[bool] = []
         self._row_of: dict[str, int] = {}
         self._postings: dict[str, list[int]] = {}
         self._arrays: dict[str, np.ndarray] = {}
-        self._sizes_array: np.ndarray | None = None
+        self._norms_array: np.ndarray | None = None
         self._alive_array: np.ndarray | None = None
 
     def __len__(self) -> int:
@@ -83,13 +77,13 @@ class LexicalIndex:
         row = len(self._ids)
         self._ids.append(pattern_id)
         self._terms.append(words)
-        self._sizes.append(len(words))
+        self._row_norms.append(math.sqrt(sum(self.idf(w) ** 2 for w in words)) if words else 1.0)
         self._alive.append(True)
         self._row_of[pattern_id] = row
         for word in words:
             self._postings.setdefault(word, []).append(row)
             self._arrays.pop(word, None)
-        self._sizes_array = self._alive_array = None
+        self._norms_array = self._alive_array = None
         if len(self._ids) > 1000 and len(self._row_of) < len(self._ids) // 2:
             self._compact()
 
@@ -99,28 +93,57 @@ class LexicalIndex:
             self._alive[row] = False
             self._alive_array = None
 
+    def idf(self, term: str) -> float:
+        """Rarer terms weigh more: log((N + 1) / (df + 1)) + 1, with df counted over indexed rows."""
+        df = len(self._postings.get(term, ()))
+        return math.log((len(self._ids) + 1) / (df + 1)) + 1.0
+
     def search(self, terms: list[str], min_similarity: float, limit: int) -> list[Hit]:
-        """Patterns whose term sets are at least `min_similarity` cosine-similar to the query's, best first."""
-        query = [t for t in dict.fromkeys(terms) if t in self._postings]
+        """Patterns whose IDF-weighted term sets are at least `min_similarity` cosine-similar to the query's
+        (the query restricted to terms some pattern has)."""
+        wanted = list(dict.fromkeys(terms))
+        query = [t for t in wanted if t in self._postings]
         if not query or not self._row_of:
             return []
+        weights = {t: self.idf(t) ** 2 for t in query}  # terms no pattern has cannot tell patterns apart
         rows = np.concatenate([self._posting(t) for t in query])
-        counts = np.bincount(rows, minlength=len(self._ids)).astype(np.float64)
-        if self._sizes_array is None:
-            self._sizes_array = np.maximum(np.asarray(self._sizes, dtype=np.float64), 1.0)
+        shared = np.concatenate([np.full(len(self._posting(t)), weights[t]) for t in query])
+        dot = np.bincount(rows, weights=shared, minlength=len(self._ids))
+        scores = dot / (math.sqrt(sum(weights.values())) * self._norms())
         if self._alive_array is None:
             self._alive_array = np.asarray(self._alive, dtype=bool)
-        scores = counts / np.sqrt(len(set(terms)) * self._sizes_array)
         scores[~self._alive_array] = 0.0
         candidates = np.flatnonzero(scores >= max(min_similarity, 1e-9))
         if candidates.size > limit:
             candidates = candidates[np.argpartition(-scores[candidates], limit - 1)[:limit]]
         ordered = candidates[np.argsort(-scores[candidates], kind="stable")]
-        wanted = set(terms)
-        return [
-            Hit(self._ids[row], float(scores[row]), [t for t in terms if t in self._terms[row] and t in wanted])
-            for row in ordered
-        ]
+        return [Hit(self._ids[row], float(scores[row]), [t for t in wanted if t in self._terms[row]])
+                for row in ordered]
+
+    def similarity(self, terms: list[str], pattern_id: str) -> float:
+        """The same IDF-weighted cosine for one pattern (one found by its embedding, say)."""
+        row = self._row_of.get(pattern_id)
+        wanted = {t for t in terms if t in self._postings}
+        if row is None or not wanted:
+            return 0.0
+        weights = {t: self.idf(t) ** 2 for t in wanted}
+        dot = sum(weights[t] for t in wanted & self._terms[row])
+        return dot / (math.sqrt(sum(weights.values())) * float(self._norms()[row]))
+
+    def _norms(self) -> np.ndarray:
+        """Each row's IDF-weighted norm. A new row gets its norm with the IDFs of its day; all are
+        recomputed once the index has grown or shrunk by a tenth since the last time."""
+        rows = len(self._ids)
+        if rows and not 0.9 * self._normed_at <= rows <= 1.1 * self._normed_at:
+            squares = np.zeros(rows)
+            for term, posting in self._postings.items():
+                squares[self._posting(term)] += self.idf(term) ** 2 if len(posting) else 0.0
+            self._row_norms = [math.sqrt(v) if v > 0 else 1.0 for v in squares]
+            self._normed_at = rows
+            self._norms_array = None
+        if self._norms_array is None or len(self._norms_array) != rows:
+            self._norms_array = np.asarray(self._row_norms, dtype=np.float64)
+        return self._norms_array
 
     def _posting(self, term: str) -> np.ndarray:
         array = self._arrays.get(term)

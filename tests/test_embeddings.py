@@ -140,3 +140,19 @@ def test_a_corrupt_index_is_rebuilt_and_the_user_told(memory: Memory, root: Path
         assert {pid for pid, _ in again.engine.vectors.items()} == live
     finally:
         again.close()
+
+
+def test_a_saved_index_catches_up_with_changes_made_since(memory: Memory, root: Path):
+    memory.recall("refresh")
+    memory.engine.wait_idle()
+    memory.engine.save()
+    again = Memory.open(root)
+    try:
+        path = root / "src/functools.py"
+        start = line_of(path, "def total_ordering(") + 1
+        newer = again.remember(again.code_from_file(path, start, start + 12), title="Total ordering")
+        again.start_model()
+        assert not again.engine.notices  # the saved index was used, not rebuilt
+        assert dict(again.engine.vectors.items()).get(newer.id) == "session"
+    finally:
+        again.close()

@@ -54,9 +54,9 @@ def test_save_and_load_round_trip(tmp_path):
     v = unit_vectors(20)
     for i in range(20):
         index.add(f"p{i}", "session" if i % 2 else "validated", v[i])
-    index.save(tmp_path)
-    loaded = VectorIndex.load(tmp_path, 32)
-    assert sorted(loaded.items()) == sorted(index.items())
+    index.save(tmp_path, watermark=17)
+    loaded, watermark = VectorIndex.load(tmp_path, 32)
+    assert watermark == 17 and sorted(loaded.items()) == sorted(index.items())
     assert np.array_equal(loaded.vector("p3"), index.vector("p3"))
 
 
@@ -64,7 +64,7 @@ def test_save_and_load_round_trip(tmp_path):
 def test_a_corrupt_file_is_reported_for_a_rebuild(tmp_path, damage):
     index = VectorIndex(32)
     index.add("p1", "session", unit_vectors(1)[0])
-    index.save(tmp_path)
+    index.save(tmp_path, 1)
     (tmp_path / "session.npz").write_bytes(damage)
     with pytest.raises(ValueError, match="session.npz is corrupt"):
         VectorIndex.load(tmp_path, 32)
@@ -73,6 +73,15 @@ def test_a_corrupt_file_is_reported_for_a_rebuild(tmp_path, damage):
 def test_a_file_for_another_model_dimension_is_refused(tmp_path):
     index = VectorIndex(32)
     index.add("p1", "session", unit_vectors(1)[0])
-    index.save(tmp_path)
+    index.save(tmp_path, 1)
     with pytest.raises(ValueError, match="does not fit the model"):
         VectorIndex.load(tmp_path, 384)
+
+
+def test_a_missing_watermark_means_a_rebuild(tmp_path):
+    index = VectorIndex(32)
+    index.add("p1", "session", unit_vectors(1)[0])
+    index.save(tmp_path, 1)
+    (tmp_path / "watermark.json").unlink()
+    with pytest.raises(ValueError, match="watermark.json is missing"):
+        VectorIndex.load(tmp_path, 32)

@@ -26,7 +26,8 @@ export class StatusBar implements vscode.Disposable {
 
   showStatus(status: Status): void {
     const { session, validated, archive } = status.tiers;
-    this.item.text = `$(database) SCMS ${session} · ${validated}`;
+    const recall = status.recall === 'loading model' ? ' $(loading~spin)' : status.recall.startsWith('lexical (') ? ' $(warning)' : '';
+    this.item.text = `$(database) SCMS ${session} · ${validated}${recall}`;
     this.item.tooltip = new vscode.MarkdownString(
       `**SCMS pattern memory**\n\n${session} session · ${validated} validated · ${archive} archived\n\n`
       + `Recall: ${status.recall}\n\nPromotion after ${status.promotionThreshold} accepted uses`);

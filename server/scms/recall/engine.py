@@ -50,6 +50,7 @@ class RecallEngine:
         self._jobs: queue.Queue[tuple[str, str, str, str] | None] = queue.Queue()
         self._queued: set[str] = set()
         self._indexed_event = 0
+        self._vector_event = 0
         self._data_version: int | None = None
         self._dirty = False
         self._closing = False
@@ -69,21 +70,29 @@ class RecallEngine:
             if version == self._data_version:
                 return
             self._data_version = version
+            vectors_live = self.state == "ready"
+            since = min(self._indexed_event, self._vector_event) if vectors_live else self._indexed_event
             rows = conn.execute(
                 "SELECT id, tier, terms, last_event, json_extract(data, '$.title'), json_extract(data, '$.body'), "
-                "json_extract(data, '$.snippet') FROM patterns WHERE last_event > ?", (self._indexed_event,)
+                "json_extract(data, '$.snippet') FROM patterns WHERE last_event > ?", (since,)
             ).fetchall()
             for pattern_id, tier, terms, last_event, title, body, snippet in rows:
-                self._indexed_event = max(self._indexed_event, last_event)
-                if tier == "archive":
-                    self.lexical.remove(pattern_id)
-                    if self.vectors is not None:
-                        self.vectors.remove(pattern_id)
+                if last_event > self._indexed_event:
+                    if tier == "archive":
+                        self.lexical.remove(pattern_id)
+                    else:
+                        self.lexical.upsert(pattern_id, terms)
+                if vectors_live and last_event > self._vector_event:
+                    if tier == "archive":
+                        self.vectors.remove(pattern_id)  # type: ignore[union-attr]
                         self._dirty = True
-                    continue
-                self.lexical.upsert(pattern_id, terms)
-                if self.state == "ready":
-                    self._index_pattern(conn, pattern_id, tier, pattern_text(title, body, snippet))
+                    else:
+                        self._index_pattern(conn, pattern_id, tier, pattern_text(title, body, snippet))
+            if rows:
+                newest = max(row[3] for row in rows)
+                self._indexed_event = max(self._indexed_event, newest)
+                if vectors_live:
+                    self._vector_event = max(self._vector_event, newest)
 
     def _index_pattern(self, conn: sqlite3.Connection, pattern_id: str, tier: str, text: str) -> None:
         key = content_hash(text)
@@ -112,23 +121,18 @@ class RecallEngine:
             log.warning("recall stays lexical: %s", err)
             self.on_change("recall")
             return
-        from scms.recall.vectors import VectorIndex
-
         report("loading the vector index", 50)
-        folder = self.ws.scms_dir / "index" / embedder.name
-        try:
-            vectors = VectorIndex.load(folder, embedder.dim)
-        except ValueError as err:
-            self.notices.append(f"the vector index was unreadable ({err}); it is rebuilt from the patterns")
-            vectors = VectorIndex(embedder.dim)
+        vectors, newest, missing = self._build_vectors(embedder)
         with self._lock:
             self.embedder, self.vectors = embedder, vectors
-            self._check_index()
+            self._vector_event = newest
+            self._data_version = None  # let the next refresh catch up with changes made meanwhile
             self.state = "ready"
-            self._data_version, self._indexed_event = None, 0  # index every live pattern once more
         self._worker = threading.Thread(target=self._work, name="scms-embeddings", daemon=True)
         self._worker.start()
         report("embedding patterns", 70)
+        for job in missing:
+            self._queue(job)
         with self.ws.db.read() as conn:
             self.refresh(conn)
         self._jobs.join()
@@ -136,13 +140,45 @@ class RecallEngine:
         log.info("embedding recall ready: %s, %d patterns indexed", embedder.name, len(vectors))
         self.on_change("recall")
 
-    def _check_index(self) -> None:
-        """Drop vectors of patterns that are gone or archived (the index may be older than the store)."""
-        with self.ws.db.read() as conn:
-            live = dict(conn.execute("SELECT id, tier FROM patterns WHERE tier != 'archive'").fetchall())
-        for pattern_id, tier in self.vectors.items():  # type: ignore[union-attr]
-            if live.get(pattern_id) != tier:
-                self.vectors.remove(pattern_id)  # type: ignore[union-attr]
+    def _build_vectors(self, embedder: Embedder) -> tuple[object, int, list[tuple[str, str, str, str]]]:
+        """The vector index as of now, built on a connection of its own so that hovers never wait for it:
+        the saved index if it matches the store, else rebuilt from cached embeddings; and what is left to embed."""
+        from scms.recall.vectors import VectorIndex
+
+        folder = self.ws.scms_dir / "index" / embedder.name
+        conn = sqlite3.connect(f"file:{self.ws.db.path}?mode=ro", uri=True, timeout=10.0)
+        try:
+            newest = conn.execute("SELECT COALESCE(MAX(last_event), 0) FROM patterns").fetchone()[0]
+            if (folder / "watermark.json").exists():
+                try:
+                    saved, watermark = VectorIndex.load(folder, embedder.dim)
+                    return saved, watermark, []  # the next refresh catches up with every later change
+                except ValueError as err:
+                    self.notices.append(f"the vector index was unreadable ({err}); it is rebuilt from the patterns")
+            rows = conn.execute(
+                "SELECT id, tier, json_extract(data, '$.title'), json_extract(data, '$.body'), "
+                "json_extract(data, '$.snippet') FROM patterns WHERE tier != 'archive' AND last_event <= ?",
+                (newest,)).fetchall()
+            by_tier: dict[str, tuple[list[str], list[np.ndarray]]] = {}
+            missing = []
+            for pattern_id, tier, title, body, snippet in rows:
+                text = pattern_text(title, body, snippet)
+                key = content_hash(text)
+                found = conn.execute("SELECT vector FROM embeddings WHERE content_hash = ? AND model = ?",
+                                     (key, embedder.name)).fetchone()
+                if found is None:
+                    missing.append(("pattern", key, text, f"{pattern_id}\t{tier}"))
+                    continue
+                ids, vectors = by_tier.setdefault(tier, ([], []))
+                ids.append(pattern_id)
+                vectors.append(np.frombuffer(found[0], dtype=np.float32))
+            index = VectorIndex(embedder.dim)
+            for tier, (ids, vectors) in by_tier.items():
+                index.add_many(ids, tier, np.stack(vectors))
+            self._dirty = True
+            return index, newest, missing
+        finally:
+            conn.close()
 
     def _queue(self, job: tuple[str, str, str, str]) -> None:
         token = f"{job[0]}:{job[1]}:{job[3]}"
@@ -244,7 +280,7 @@ class RecallEngine:
         with self._lock:
             if self.vectors is None or not self._dirty or self.embedder is None:
                 return
-            self.vectors.save(self.ws.scms_dir / "index" / self.embedder.name)
+            self.vectors.save(self.ws.scms_dir / "index" / self.embedder.name, self._vector_event)
             self._dirty = False
 
     def close(self) -> None:

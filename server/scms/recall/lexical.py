@@ -78,7 +78,9 @@ class LexicalIndex:
         row = len(self._ids)
         self._ids.append(pattern_id)
         self._terms.append(words)
-        self._row_norms.append(math.sqrt(sum(self.idf(w) ** 2 for w in words)) if words else 1.0)
+        # a bulk load (the first refresh) gets all its norms at once in _norms(); later rows get theirs now
+        established = self._normed_at > 0
+        self._row_norms.append(math.sqrt(sum(self.idf(w) ** 2 for w in words)) if words and established else 1.0)
         self._alive.append(True)
         self._row_of[pattern_id] = row
         for word in words:

@@ -9,6 +9,7 @@ retrained whenever the tier has doubled since its last training.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from pathlib import Path
 
@@ -126,8 +127,8 @@ class VectorIndex:
         hits = [(self._ids[key], score) for index in self.tiers.values() for key, score in index.search(query, k)]
         return sorted(hits, key=lambda hit: hit[1], reverse=True)[:k]
 
-    def save(self, folder: Path) -> None:
-        """One .npz per tier (ids and vectors): small, exact, and rebuilt into faiss on load."""
+    def save(self, folder: Path, watermark: int) -> None:
+        """One .npz per tier (ids and vectors), rebuilt into faiss on load, and the last event they include."""
         folder.mkdir(parents=True, exist_ok=True)
         for tier, index in self.tiers.items():
             keys = np.fromiter(index.vectors.keys(), dtype=np.int64, count=len(index.vectors))
@@ -136,10 +137,17 @@ class VectorIndex:
             tmp = folder / f".{tier}.tmp.npz"
             np.savez(tmp, keys=keys, vectors=vectors, ids=ids.astype(str))
             tmp.replace(folder / f"{tier}.npz")
+        (folder / ".watermark.tmp").write_text(json.dumps({"event": watermark}))
+        (folder / ".watermark.tmp").replace(folder / "watermark.json")
 
     @classmethod
-    def load(cls, folder: Path, dim: int) -> "VectorIndex":
-        """Raises ValueError when a file is corrupt or of another dimension; the caller rebuilds."""
+    def load(cls, folder: Path, dim: int) -> tuple["VectorIndex", int]:
+        """The saved index and the last event it includes. Raises ValueError when a file is missing, corrupt
+        or of another dimension; the caller rebuilds."""
+        try:
+            watermark = int(json.loads((folder / "watermark.json").read_text())["event"])
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise ValueError(f"watermark.json is missing or corrupt ({type(err).__name__})") from err
         index = cls(dim)
         for tier in cls.TIERS:
             path = folder / f"{tier}.npz"
@@ -153,7 +161,7 @@ class VectorIndex:
             if vectors.ndim != 2 or (len(vectors) and vectors.shape[1] != dim) or len(ids) != len(vectors):
                 raise ValueError(f"{path.name} does not fit the model (dimension or length)")
             index.add_many([str(i) for i in ids], tier, vectors.astype(np.float32))
-        return index
+        return index, watermark
 
     def add_many(self, pattern_ids: list[str], tier: str, vectors: np.ndarray) -> None:
         keys = []

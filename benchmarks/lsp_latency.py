@@ -147,18 +147,16 @@ def _quantiles(latencies: list[float]) -> tuple[float, float, float]:
     return q[49], q[94], q[98]
 
 
-async def _settle(root: Path, quiet_s: float = 2.0) -> None:
-    """Wait until the server stops adding embeddings (the hovered units are embedded)."""
-    import sqlite3
-
-    last, stable_since = -1, time.perf_counter()
-    while time.perf_counter() - stable_since < quiet_s:
-        conn = sqlite3.connect(f"file:{root / '.scms' / 'scms.db'}?mode=ro", uri=True)
-        count = conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
-        conn.close()
-        if count != last:
-            last, stable_since = count, time.perf_counter()
+async def _settle(client: LanguageClient, timeout: float = 600) -> None:
+    """Wait until the server's embedding queue is empty (the hovered units are embedded)."""
+    end = time.perf_counter() + timeout
+    while time.perf_counter() < end:
+        status = await client.workspace_execute_command_async(types.ExecuteCommandParams(
+            command="scms.status", arguments=[{}]))
+        if status["embeddingQueue"] == 0:
+            return
         await asyncio.sleep(0.25)
+    raise SystemExit("the embedding queue did not drain in time")
 
 
 async def measure_hovers(root: Path, corpus: list[Function], count: int, hovers: int, real: dict,
@@ -205,7 +203,7 @@ async def measure_hovers(root: Path, corpus: list[Function], count: int, hovers:
             latencies.append((time.perf_counter() - t0) * 1000)
             cards += result is not None
         passes.append((_quantiles(latencies), cards / hovers))
-        await _settle(root)
+        await _settle(client)
     rss = _rss_mb(client._server.pid)  # type: ignore[union-attr]
     await _stop(client)
     return HoverFigures(count, ingest, passes[0][0], passes[1][0], passes[1][1], first_useful, embeddings_ready, rss)

@@ -170,4 +170,5 @@ class Memory:
             "promotionThreshold": self.settings.promotion_threshold,
             "warnings": list(self.last_sync.warnings),
             "recall": self.recall_state,
+            "embeddingQueue": self.engine.pending,
         }

@@ -21,6 +21,7 @@ COMMAND_NAMES = ("scms.remember", "scms.accept", "scms.reject", "scms.promote", 
                  "scms.demote", "scms.forget", "scms.list", "scms.recall", "scms.export", "scms.closeSession",
                  "scms.status")
 PATTERN_FILES = "**/.scms/patterns/*.md"
+MODEL_DELAY_S = 1.5
 LONG_COMMANDS = {"scms.closeSession": "SCMS: closing the session", "scms.promoteEligible": "SCMS: promoting"}
 
 
@@ -68,6 +69,10 @@ async def _load_model(ls: ScmsServer) -> None:
     if memory is None or not memory.settings.recall.embeddings:
         return
     memory.engine.on_change = lambda reason: ls.changed(reason, [])
+    await asyncio.to_thread(memory.engine.warm_up)  # the lexical index first: hovers work at once
+    await asyncio.sleep(MODEL_DELAY_S)  # importing torch holds the GIL for seconds: let first hovers through
+    if ls.memory is None:
+        return
     loop = asyncio.get_running_loop()
     done: asyncio.Future = loop.create_future()
 

@@ -118,9 +118,10 @@ class Memory:
         With wait=True an unseen context is embedded now (commands, benchmarks); hovers never wait."""
         with self.ws.db.read() as conn:
             self.engine.refresh(conn)
-            return ranking.recall(conn, self.engine, text, settings=self.settings, now=self.ws.clock(),
-                                  limit=limit or self.settings.recall.limit, context_hash=context_hash, wait=wait,
-                                  mode=mode, threshold=threshold)
+            with self.engine.lock:  # the background worker adds vectors to the same faiss indexes
+                return ranking.recall(conn, self.engine, text, settings=self.settings, now=self.ws.clock(),
+                                      limit=limit or self.settings.recall.limit, context_hash=context_hash,
+                                      wait=wait, mode=mode, threshold=threshold)
 
     def context_at(self, path: Path, text: str, line: int) -> CodeRange | None:
         """The code unit around a 0-based line of a buffer, as a range usable for accept and reject."""

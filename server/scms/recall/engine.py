@@ -58,6 +58,11 @@ class RecallEngine:
 
     # contexts
 
+    @property
+    def lock(self) -> threading.RLock:
+        """Held while the indexes change; recall holds it while it reads them."""
+        return self._lock
+
     def context(self, path: Path, text: str, line: int) -> Context | None:
         return self.syntax.context(str(path), text, line, language_of(path.name))
 

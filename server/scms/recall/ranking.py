@@ -46,7 +46,7 @@ def recall(conn: sqlite3.Connection, engine, text: str, *, settings: Settings, n
     cosines = dict(engine.vectors.search(vector, pool)) if vector is not None else {}
     learned = model_score(vector, list(set(lexical_hits) | set(cosines))) if model_score and vector is not None else {}
     minimum = settings.recall.min_similarity if threshold is None else threshold
-    found: list[Recalled] = []
+    scored = []
     for pattern_id in set(lexical_hits) | set(cosines):
         hit = lexical_hits.get(pattern_id)
         lexical = hit.similarity if hit else engine.lexical.similarity(terms, pattern_id)
@@ -63,8 +63,14 @@ def recall(conn: sqlite3.Connection, engine, text: str, *, settings: Settings, n
         else:
             relevance = lexical
         relevance += learned.get(pattern_id, 0.0)
-        if relevance < minimum:
-            continue
+        if relevance >= minimum:
+            scored.append((relevance, pattern_id, lexical, cosine))
+    # the tier and retention can lift a pattern by at most 0.25 of score: only the most relevant few need loading
+    scored.sort(reverse=True)
+    found: list[Recalled] = []
+    for relevance, pattern_id, lexical, cosine in scored:
+        if len(found) >= limit and found and relevance * WEIGHTS["relevance"] + 0.25 < min(r.score for r in found):
+            break
         row = conn.execute("SELECT data FROM patterns WHERE id = ?", (pattern_id,)).fetchone()
         if row is None:
             continue

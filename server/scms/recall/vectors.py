@@ -16,6 +16,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+faiss.omp_set_num_threads(1)  # one query at a time: threads only add overhead and contend with the editor
 APPROXIMATE_ABOVE = 30_000
 NPROBE = 24
 

@@ -19,15 +19,15 @@ def lsp(sizes: tuple[int, ...], hovers: int, real_count: int) -> None:
         for f in figures
     )
     plot = plots.latency(figures)
-    rate_text = f"{rate:.0f} texts/s" if rate == rate else "cached from an earlier run"
+    rate_text = (f"computed in this run at {rate:.0f} texts/s with 2 threads" if rate == rate
+                 else "cached from an earlier run of this benchmark")
     markdown = f"""## Language server: initialize, hovers, memory
 
 Machine: {machine()}. Measured through real LSP round trips: a pygls client spawns `python -m scms serve`
 over stdio with default settings (embedding recall on, torch at 1 thread). Patterns are functions of the
 standard library (3–80 lines), remembered one by one through the store; past the ~10k such functions the
-store repeats them under new ids. {real_count:,} of them have real all-MiniLM-L6-v2 embeddings (embedded at
-{rate_text} with 2 threads); the others reuse one of those with a little noise, so faiss holds as many vectors
-as there are patterns. Hovers land on random non-blank lines of 40 files the patterns came from, after a
+store repeats them under new ids. {real_count:,} of them have real all-MiniLM-L6-v2 embeddings ({rate_text});
+the others reuse one of those with a little noise, so faiss holds as many vectors as there are patterns. Hovers land on random non-blank lines of 40 files the patterns came from, after a
 20-hover warm-up: a **cold** pass (a unit's first hover: lexical recall, the unit queued for embedding) and,
 once the queue is empty, a **warm** pass over the same positions (fused recall: faiss lookup + lexical).
 

@@ -1,8 +1,10 @@
 """faiss indexes of pattern embeddings, one per tier, persisted under `.scms/index/`.
 
-Exact inner-product search (flat) up to `APPROXIMATE_ABOVE` vectors, then an inverted-file index (IVF):
-measured here, flat search over 384-d vectors takes 2.9 ms at 20k, 6.7 ms at 50k and 13.5 ms at 100k,
-too much of a 15 ms hover budget. IVF can delete ids (HNSW cannot) and trains in seconds; it is
+Exact inner-product search (flat) up to `APPROXIMATE_ABOVE` vectors, then an inverted-file index (IVF).
+Measured here at one thread: flat search over 384-d vectors takes 1.4 ms at 10k, 2.9 ms at 20k and 13.5 ms
+at 100k, too much of a 10–15 ms hover budget; IVF takes ~0.1 ms at 10k. On 5k real all-MiniLM-L6-v2
+vectors of standard-library functions, IVF with 127 lists and 24 probed found 98 % of the exact top 10
+and the same top 1 for all 500 queries. IVF can delete ids (HNSW cannot) and trains in seconds; it is
 retrained whenever the tier has doubled since its last training.
 """
 
@@ -17,7 +19,7 @@ import faiss
 import numpy as np
 
 faiss.omp_set_num_threads(1)  # one query at a time: threads only add overhead and contend with the editor
-APPROXIMATE_ABOVE = 30_000
+APPROXIMATE_ABOVE = 5_000
 NPROBE = 24
 
 
@@ -79,7 +81,7 @@ class TierIndex:
         keys = np.fromiter(self.vectors.keys(), dtype=np.int64, count=len(self.vectors))
         data = np.stack(list(self.vectors.values())) if self.vectors else np.zeros((0, self.dim), np.float32)
         if self.approximate:
-            lists = int(4 * math.sqrt(len(keys)))
+            lists = max(1, min(int(4 * math.sqrt(len(keys))), len(keys) // 39))  # faiss wants 39 points a list
             index = faiss.IndexIVFFlat(faiss.IndexFlatIP(self.dim), self.dim, lists, faiss.METRIC_INNER_PRODUCT)
             index.train(data)
             index.nprobe = NPROBE

@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     if args.command == "serve":
-        from scms.lsp.server import serve  # the server's imports stay off every other command
+        from scms.lsp.main import serve  # the server's imports stay off every other command
 
         return serve(tcp=args.tcp)
     from scms.terminal import run

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -144,17 +143,3 @@ def create_server() -> ScmsServer:
     log.propagate = False
     logging.getLogger("pygls").setLevel(logging.WARNING)
     return server
-
-
-def serve(tcp: str | None = None) -> int:
-    """Run until the client says exit: stdio by default, or HOST:PORT over TCP for debugging."""
-    server = create_server()
-    if tcp:
-        host, _, port = tcp.rpartition(":")
-        if not port.isdigit():
-            print(f"scms serve: --tcp wants HOST:PORT, got {tcp!r}", file=sys.stderr)
-            return 2
-        server.start_tcp(host or "127.0.0.1", int(port))
-    else:
-        server.start_io()
-    return 0

@@ -107,13 +107,18 @@ async def _stop(client: LanguageClient) -> None:
     await client.stop()
 
 
-async def measure_initialize(root: Path, runs: int = 7) -> list[float]:
-    """Milliseconds from spawning the server process to the `initialize` answer."""
+async def measure_initialize(root: Path, runs: int = 7, *, first_start: bool) -> list[float]:
+    """Milliseconds from spawning the server process to the `initialize` answer: each a workspace's first
+    start (pygls answers), or each after an earlier start with the same client (the cached answer)."""
+    import shutil
+
     times = []
-    if (root / ".scms").is_dir():  # prime the cached answer, as any earlier start in this workspace does
-        client, _ = await _start(root)
+    if not first_start:
+        client, _ = await _start(root)  # any earlier start in this workspace leaves the answer behind
         await _stop(client)
     for _ in range(runs):
+        if first_start:
+            shutil.rmtree(root / ".scms", ignore_errors=True)
         client, elapsed = await _start(root)
         times.append(elapsed)
         await _stop(client)
@@ -223,9 +228,8 @@ async def run(sizes: tuple[int, ...] = (1_000, 10_000, 100_000), hovers: int = 1
     with tempfile.TemporaryDirectory(prefix="scms-bench-") as tmp:
         init_root = Path(tmp) / "empty"
         init_root.mkdir()
-        first_times = await measure_initialize(init_root)  # no .scms/: pygls answers
-        (init_root / ".scms").mkdir()
-        init_times = await measure_initialize(init_root)  # answered from pygls' earlier answer
+        first_times = await measure_initialize(init_root, first_start=True)
+        init_times = await measure_initialize(init_root, first_start=False)
         figures = []
         for size in sizes:
             root = Path(tmp) / f"n{size}"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import sqlite3
 import sys
 import tempfile
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any, Union
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from conftest import SOURCES, STDLIB
+from conftest import SOURCES, STDLIB, store_snapshot
 
 SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "scms", "serve"])
 
@@ -89,14 +88,7 @@ def lsp_range(start_line: int, end_line: int) -> dict[str, Any]:
 
 
 def snapshot(root: Path) -> tuple[list, list, list[str]]:
-    conn = sqlite3.connect(f"file:{root / '.scms' / 'scms.db'}?mode=ro", uri=True)
-    try:
-        events = conn.execute("SELECT * FROM events ORDER BY id").fetchall()
-        rows = conn.execute("SELECT * FROM patterns ORDER BY id").fetchall()
-    finally:
-        conn.close()
-    files = sorted(p.name + ":" + p.read_text() for p in (root / ".scms" / "patterns").glob("*"))
-    return events, rows, files
+    return store_snapshot(root)
 
 
 async def hover(client: LanguageClient, uri: str, line: int, character: int = 8) -> types.Hover | None:

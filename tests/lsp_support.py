@@ -62,9 +62,27 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def lexical_client(root: Path):
+    """A module's `client` fixture: the real server on `root`, recall lexical only (no model to wait for)."""
+    import pytest_lsp
+
+    @pytest_lsp.fixture(scope="module", config=SERVER)
+    async def client(lsp_client: LanguageClient):
+        await start(lsp_client, root, options={"recall": {"embeddings": False}})
+        yield
+        await lsp_client.shutdown_session()
+
+    return client
+
+
 async def command(client: LanguageClient, name: str, *arguments: Any) -> Any:
     return await client.workspace_execute_command_async(
         types.ExecuteCommandParams(command=name, arguments=list(arguments)))
+
+
+def progress(client: LanguageClient, title: str) -> list | None:
+    """The reports of the work-done progress with this title (a created token may not have begun yet)."""
+    return next((r for r in client.progress_reports.values() if r and r[0].title == title), None)
 
 
 async def wait_for(condition, timeout: float = 10.0) -> None:

@@ -4,13 +4,12 @@ the server keeps running, and the store does not change."""
 from __future__ import annotations
 
 import pytest
-import pytest_lsp
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
 from conftest import line_of
-from lsp_support import SERVER, command, hover, lsp_range, make_workspace, open_document, snapshot, start
+from lsp_support import command, hover, lexical_client, lsp_range, make_workspace, open_document, snapshot
 
 ROOT = make_workspace()
 SHUTIL = ROOT / "src" / "shutil.py"
@@ -18,11 +17,7 @@ COPYFILEOBJ = line_of(SHUTIL, "def copyfileobj(")
 INVALID_PARAMS = -32602
 
 
-@pytest_lsp.fixture(scope="module", config=SERVER)
-async def client(lsp_client: LanguageClient):
-    await start(lsp_client, ROOT, options={"recall": {"embeddings": False}})
-    yield
-    await lsp_client.shutdown_session()
+client = lexical_client(ROOT)
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,13 @@ from __future__ import annotations
 from urllib.parse import unquote
 
 import pytest
-import pytest_lsp
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
 from conftest import line_of
-from lsp_support import SERVER, command, hover, lsp_range, make_workspace, open_document, snapshot, start, wait_for
+from lsp_support import (command, hover, lexical_client, lsp_range, make_workspace, open_document, progress,
+                         snapshot, wait_for)
 
 ROOT = make_workspace()
 SHUTIL = ROOT / "src" / "shutil.py"
@@ -24,11 +24,7 @@ COMMANDS = {"scms.remember", "scms.accept", "scms.reject", "scms.promote", "scms
             "scms.forget", "scms.list", "scms.recall", "scms.export", "scms.closeSession", "scms.status"}
 
 
-@pytest_lsp.fixture(scope="module", config=SERVER)
-async def client(lsp_client: LanguageClient):
-    await start(lsp_client, ROOT, options={"recall": {"embeddings": False}})
-    yield
-    await lsp_client.shutdown_session()
+client = lexical_client(ROOT)
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +43,8 @@ async def test_initialize_advertises_every_command_hover_and_code_actions(client
 
 async def test_opening_the_memory_reports_progress_and_watches_pattern_files(client: LanguageClient):
     await wait_for(lambda: len(client.registrations) == 1)
-    titles = [reports[0].title for reports in client.progress_reports.values()]
-    assert "SCMS: opening the pattern memory" in titles
-    opening = next(r for r in client.progress_reports.values() if r[0].title == "SCMS: opening the pattern memory")
+    opening = progress(client, "SCMS: opening the pattern memory")
+    assert opening is not None
     assert isinstance(opening[-1], types.WorkDoneProgressEnd)
     [registration] = client.registrations
     assert registration.method == "workspace/didChangeWatchedFiles"
@@ -160,7 +155,7 @@ async def test_list_status_demote_forget_and_close_session(client: LanguageClien
     assert [p["id"] for p in closed["promoted"]] == [pattern["id"]]  # still eligible: consolidated again
     assert closed["report"].startswith("# SCMS session report")
     assert "Copy file objects in chunks" in closed["report"]
-    assert any(r[0].title == "SCMS: closing the session" for r in client.progress_reports.values())
+    assert progress(client, "SCMS: closing the session") is not None
     assert (await command(client, "scms.forget", {"patternId": pattern["id"]}))["tier"] == "archive"
     assert await hover(client, TARFILE.as_uri(), TAR_COPY + 2) is None  # archived patterns are not recalled
 

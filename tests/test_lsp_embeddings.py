@@ -10,7 +10,7 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient, make_test_lsp_client
 
 from conftest import line_of
-from lsp_support import SERVER, command, hover, lsp_range, make_workspace, open_document, start, wait_for
+from lsp_support import SERVER, command, hover, lsp_range, make_workspace, open_document, progress, start, wait_for
 
 ROOT = make_workspace()
 SHUTIL = ROOT / "src" / "shutil.py"
@@ -34,9 +34,8 @@ async def test_recall_is_lexical_until_the_model_is_ready_then_embeddings(client
     assert early in ("lexical", "loading model", "embeddings")
     tar = open_document(client, TARFILE)
     assert await hover(client, tar, DIVMOD) is not None  # lexical answers while the model loads
-    await wait_for(lambda: any(r[0].title == "SCMS: loading the embedding model" and
-                               isinstance(r[-1], types.WorkDoneProgressEnd)
-                               for r in client.progress_reports.values()), timeout=120)
+    await wait_for(lambda: isinstance((progress(client, "SCMS: loading the embedding model") or [None])[-1],
+                                      types.WorkDoneProgressEnd), timeout=120)
     assert (await command(client, "scms.status", {}))["recall"] == "embeddings"
     assert {"reason": "recall", "patternIds": []} in client.changes
     [hit] = await command(client, "scms.recall", {"uri": tar, "position": {"line": DIVMOD, "character": 4}})

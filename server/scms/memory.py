@@ -17,7 +17,7 @@ from scms.store import lifecycle
 from scms.store.lifecycle import SyncReport
 from scms.store.projection import now_utc
 from scms.store.retention import retention
-from scms.store.source import CodeRange, code_range, read_range
+from scms.store.source import CodeRange, code_of_lines, code_range, read_range
 from scms.store.workspace import Workspace
 
 
@@ -128,8 +128,9 @@ class Memory:
         context = self.engine.context(path, text, line)
         if context is None:
             return None
-        try:
-            return code_range(self.ws.root, path, text, context.unit.start + 1, context.unit.end + 1, commit=False)
+        try:  # the unit's own text: no second split of the whole document on the hover path
+            return code_of_lines(self.ws.root, path, context.unit.text.split("\n"), context.unit.start + 1,
+                                 commit=False)
         except InvalidInput:
             return None  # a blank stretch of the file
 

@@ -114,15 +114,17 @@ def _use_context(server: Any, memory: Memory, a: UseArgs) -> CodeRange | None:
     if a.range is not None:
         return _code(server, memory, a.uri, a.range)
     assert a.position is not None
-    path, text = documents.text_of(server, a.uri, memory.settings.max_file_bytes)
-    _check_line(a.position.line, text)
-    return memory.context_at(path, text, a.position.line)
+    return _context_at(server, memory, a.uri, a.position)
 
 
-def _check_line(line: int, text: str) -> None:
+def _context_at(server: Any, memory: Memory, uri: str, position: Position) -> CodeRange | None:
+    """The code unit around a position of a document (None on a blank stretch); the line must exist."""
+    path, text = documents.text_of(server, uri, memory.settings.max_file_bytes)
     count = len(text.splitlines())
-    if line >= max(1, count):
-        raise InvalidInput(f"position.line {line} is outside the document ({count} lines)", field="position")
+    if position.line >= max(1, count):
+        raise InvalidInput(f"position.line {position.line} is outside the document ({count} lines)",
+                           field="position")
+    return memory.context_at(path, text, position.line)
 
 
 def accept(server: Any, memory: Memory, a: UseArgs) -> Any:
@@ -138,9 +140,7 @@ def recall(server: Any, memory: Memory, a: RecallArgs) -> Any:
     text = a.text
     if text is None:
         assert a.uri is not None and a.position is not None
-        path, buffer = documents.text_of(server, a.uri, memory.settings.max_file_bytes)
-        _check_line(a.position.line, buffer)
-        context = memory.context_at(path, buffer, a.position.line)
+        context = _context_at(server, memory, a.uri, a.position)
         if context is None:
             return []
         text, context_hash = context.text, context.evidence.content_hash

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 from urllib.parse import quote
 
 from scms.model import Tier
 from scms.recall.ranking import Recalled
+from scms.store.files import fence_for
 
 BADGES = {Tier.VALIDATED: "validated", Tier.SESSION: "candidate", Tier.ARCHIVE: "archived"}
 SNIPPET_LINES = 10
@@ -35,7 +35,7 @@ def card(recalled: list[Recalled], uri: str, context_range: dict[str, Any]) -> s
             section += ["", _clip(p.body, 400)]
         if p.snippet:
             language = p.languages[0] if p.languages else ""
-            fence = "`" * max(3, max((len(run) for run in re.findall(r"`+", p.snippet)), default=0) + 1)
+            fence = fence_for(p.snippet)
             section += ["", f"{fence}{language}", _first_lines(p.snippet), fence]
         parts.append("\n".join(section))
     return "\n\n---\n\n".join(parts)

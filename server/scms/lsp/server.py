@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
-from pygls.exceptions import FeatureNotificationError, JsonRpcException, JsonRpcServerError
+from pygls.exceptions import FeatureNotificationError, JsonRpcServerError
 from pygls.lsp.server import LanguageServer
 
 from scms import __version__
@@ -92,7 +92,7 @@ class ScmsServer(LanguageServer):
         if supported:
             try:
                 await self.work_done_progress.create_async(token)
-            except (JsonRpcException, asyncio.CancelledError, Exception):  # the client refused: go on without
+            except Exception:  # the client refused (a JsonRpcException, usually): go on without
                 supported = False
         if supported:
             self.work_done_progress.begin(token, types.WorkDoneProgressBegin(title=title, percentage=0))

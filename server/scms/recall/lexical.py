@@ -26,13 +26,17 @@ STOPWORDS = frozenset(
 )
 
 
+def is_distinctive(word: str) -> bool:
+    return len(word) >= 3 and word not in STOPWORDS and not word.isdigit()
+
+
 def distinctive(words: list[str] | set[str]) -> set[str]:
-    return {w for w in words if len(w) >= 3 and w not in STOPWORDS and not w.isdigit()}
+    return {w for w in words if is_distinctive(w)}
 
 
 def query_terms(text: str, limit: int = 32) -> list[str]:
     """The context's distinctive subwords, most frequent first."""
-    counts = Counter(w for w in subwords(text) if len(w) >= 3 and w not in STOPWORDS and not w.isdigit())
+    counts = Counter(w for w in subwords(text) if is_distinctive(w))
     return [word for word, _ in counts.most_common(limit)]
 
 

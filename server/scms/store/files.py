@@ -48,14 +48,18 @@ def render(pattern: Pattern) -> str:
         "promoted": pattern.promoted.isoformat() if pattern.promoted else None,
         "accepted_uses": pattern.accepted_uses,
     }
-    longest = max((len(m) for m in re.findall(r"`+", pattern.snippet)), default=0)
-    fence = "`" * max(3, longest + 1)
+    fence = fence_for(pattern.snippet)
     language = pattern.languages[0] if pattern.languages else ""
     parts = ["---", yaml.safe_dump(front, sort_keys=False, allow_unicode=True).rstrip("\n"), "---", ""]
     if pattern.body.strip():
         parts += [pattern.body.strip("\n"), ""]
     parts += [f"{fence}{language}", pattern.snippet.rstrip("\n"), fence, ""]
     return "\n".join(parts)
+
+
+def fence_for(code: str) -> str:
+    """A markdown fence longer than any run of backticks inside the code."""
+    return "`" * max(3, max((len(run) for run in re.findall(r"`+", code)), default=0) + 1)
 
 
 def parse(text: str, path: Path) -> PatternFile:

@@ -67,7 +67,13 @@ def code_range(workspace: Path, path: Path, text: str, start_line: int, end_line
     if end_line > len(lines):
         raise InvalidInput(f"range {start_line}-{end_line} is outside {path.name}, which has {len(lines)} lines",
                            field="range")
-    snippet = textwrap.dedent("\n".join(line.rstrip() for line in lines[start_line - 1:end_line])).strip("\n")
+    return code_of_lines(workspace, path, lines[start_line - 1:end_line], start_line, commit=commit)
+
+
+def code_of_lines(workspace: Path, path: Path, lines: list[str], start_line: int, *, commit: bool = True) -> CodeRange:
+    """Lines already cut out of a file (the first is start_line), as a snippet with its evidence."""
+    end_line = start_line + len(lines) - 1
+    snippet = textwrap.dedent("\n".join(line.rstrip() for line in lines)).strip("\n")
     if not snippet.strip():
         raise InvalidInput(f"lines {start_line}-{end_line} of {path.name} are blank", field="range")
     evidence = Evidence(file=_relative(workspace, path), start_line=start_line, end_line=end_line,

@@ -50,3 +50,25 @@ def _save(fig, name: str) -> str:
     fig.savefig(DOCS / "images" / name, dpi=110)
     plt.close(fig)
     return f"images/{name}"
+
+
+def continual(rows, checkpoints: list[int], early_learned_at: int) -> str:
+    """Early-pattern recall@1 over the stream (retention) and acquisition against final recall, per system."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for row in rows:
+        left.plot(checkpoints, row.test.retention_curve, marker=".", label=row.name)
+    left.axvline(early_learned_at, color="grey", linewidth=0.8, linestyle=":")
+    left.set_xlabel("validations seen")
+    left.set_ylabel("recall@1, held-out contexts of the first patterns")
+    left.set_title("Retention of early patterns")
+    left.grid(alpha=0.3)
+    left.legend(fontsize=7)
+    for row in rows:
+        right.scatter(row.test.acquisition, row.test.final, s=40)
+        right.annotate(row.name, (row.test.acquisition, row.test.final), fontsize=7, xytext=(4, 3),
+                       textcoords="offset points")
+    right.set_xlabel("acquisition: recall@1 on patterns just learned")
+    right.set_ylabel("recall@1 on every pattern at the end")
+    right.set_title("Learning new patterns vs. keeping all of them")
+    right.grid(alpha=0.3)
+    return _save(fig, "bench-continual.png")

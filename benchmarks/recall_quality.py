@@ -34,7 +34,9 @@ def _source(f: Function) -> str:
     return "\n".join(f.text.splitlines()[f.start - 1:f.end])
 
 
-def build_cases(targets: int, seed: int) -> tuple[list[Case], list[Function]]:
+def build_cases(targets: int, seed: int, min_callers: int = 2,
+                contexts: int = 3) -> tuple[list[Case], list[Function]]:
+    """Patterns called from at least `min_callers` other functions, with up to `contexts` of those callers."""
     corpus = list(functions(min_lines=3, max_lines=80))
     by_name: dict[str, list[Function]] = defaultdict(list)
     for f in corpus:
@@ -56,10 +58,10 @@ def build_cases(targets: int, seed: int) -> tuple[list[Case], list[Function]]:
         for name in called & unique.keys():
             if unique[name] is not f:
                 callers[name].append(f)
-    eligible = sorted(name for name, fs in callers.items() if len(fs) >= 2)
+    eligible = sorted(name for name, fs in callers.items() if len(fs) >= min_callers)
     rng = random.Random(seed)
     chosen = rng.sample(eligible, min(targets, len(eligible)))
-    cases = [Case(unique[name], rng.sample(callers[name], min(3, len(callers[name])))) for name in chosen]
+    cases = [Case(unique[name], rng.sample(callers[name], min(contexts, len(callers[name])))) for name in chosen]
     used = {id(c.pattern) for c in cases}
     others = [f for f in corpus if id(f) not in used]
     return cases, others

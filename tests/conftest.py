@@ -36,14 +36,18 @@ class Clock:
         self.now += timedelta(**delta)
 
 
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    root = tmp_path / "project"
+def stdlib_project(root: Path) -> Path:
+    """A project at `root` whose src/ holds copies of some standard-library modules."""
     for name in SOURCES:
         target = root / "src" / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(STDLIB / name, target)
     return root
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    return stdlib_project(tmp_path / "project")
 
 
 @pytest.fixture

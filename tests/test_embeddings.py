@@ -3,30 +3,28 @@ fused ranking with its reasons, and a missing or broken model or index."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import SOURCES, STDLIB, line_of
+from conftest import line_of, stdlib_project
 from scms.config import RecallSettings, Settings
 from scms.memory import Memory
 from scms.model import Tier
 from scms.recall import ranking
 
 
+EMBEDDINGS_ONLY = Settings.model_validate({"learning": {"enabled": False}})  # learning: test_learning_service.py
+
+
 @pytest.fixture(scope="module")
 def root(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("embeddings") / "project"
-    for name in SOURCES:
-        (root / "src" / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(STDLIB / name, root / "src" / name)
-    return root
+    return stdlib_project(tmp_path_factory.mktemp("embeddings") / "project")
 
 
 @pytest.fixture(scope="module")
 def memory(root: Path):
-    mem = Memory.open(root)
+    mem = Memory.open(root, EMBEDDINGS_ONLY)
     code = mem.code_from_file(root / "src/shutil.py", line_of(root / "src/shutil.py", "def copyfileobj(") + 1,
                               line_of(root / "src/shutil.py", "def copyfileobj(") + 11)
     mem.remember(code, title="Copy file objects in chunks")
@@ -131,7 +129,7 @@ def test_a_corrupt_index_is_rebuilt_and_the_user_told(memory: Memory, root: Path
     memory.engine.save()
     index_file = root / ".scms/index/all-MiniLM-L6-v2/session.npz"
     index_file.write_bytes(b"not an index")
-    again = Memory.open(root)
+    again = Memory.open(root, EMBEDDINGS_ONLY)
     try:
         again.start_model()
         assert again.recall_state == "embeddings"
@@ -146,7 +144,7 @@ def test_a_saved_index_catches_up_with_changes_made_since(memory: Memory, root: 
     memory.recall("refresh")
     memory.engine.wait_idle()
     memory.engine.save()
-    again = Memory.open(root)
+    again = Memory.open(root, EMBEDDINGS_ONLY)
     try:
         path = root / "src/functools.py"
         start = line_of(path, "def total_ordering(") + 1

@@ -3,6 +3,7 @@ recall answers, edits get their unit embedded ahead of hovers, and a broken mode
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 import pytest_lsp
@@ -21,7 +22,7 @@ DIVMOD = line_of(TARFILE, "blocks, remainder = divmod(")
 
 @pytest_lsp.fixture(scope="module", config=SERVER)
 async def client(lsp_client: LanguageClient):
-    await start(lsp_client, ROOT)
+    await start(lsp_client, ROOT, options={"learning": {"backgroundContexts": 16}})
     yield
     await lsp_client.shutdown_session()
 
@@ -63,6 +64,25 @@ async def test_an_edit_gets_its_unit_embedded_before_the_next_hover(client: Lang
     await wait_for(lambda: embedded_count() > before, timeout=30)  # no hover asked for it
     result = await hover(client, tar, DIVMOD + 1)  # the first hover on the edited unit is already fused
     assert result is not None and "similar in meaning" in result.contents.value
+
+
+async def test_accepts_in_context_teach_the_memory_model(client: LanguageClient):
+    tar = TARFILE.as_uri()
+    [made] = [p for p in await command(client, "scms.list", {}) if p["title"] == "Copy file objects in chunks"]
+    for needle, length in (("def copyfileobj(", 30), ("def _block(", 8)):
+        start = line_of(TARFILE, needle)
+        await command(client, "scms.accept", {"patternId": made["id"], "uri": tar,
+                                              "range": lsp_range(start, start + length)})
+    for _ in range(500):
+        model = (await command(client, "scms.status", {}))["model"]
+        if model.get("events") == 2 and model.get("exemplars") == 2:
+            break
+        await asyncio.sleep(0.02)
+    assert model["state"] == "ready" and model["exemplars"] == 2 and model["file"].endswith("memory-layer.pt")
+    inside = line_of(TARFILE, "def copyfileobj(") + 12
+    [hit, *_] = await command(client, "scms.recall", {"uri": tar, "position": {"line": inside, "character": 8}})
+    assert hit["pattern"]["id"] == made["id"] and hit["learned"] > 0
+    assert any(r.startswith("like code where it was accepted before") for r in hit["reasons"])
 
 
 async def test_a_model_path_that_does_not_exist_is_named_and_recall_stays_lexical(tmp_path):

@@ -39,6 +39,17 @@ class RecallSettings(BaseModel):
     torch_threads: int = Field(1, ge=1, le=64)
 
 
+class LearningSettings(BaseModel):
+    """The memory-layer model that learns from accepted and rejected uses (defaults from the benchmark)."""
+
+    model_config = _MODEL
+
+    enabled: bool = True
+    top_slots: int = Field(64, ge=1, le=4096)
+    learning_rate: float = Field(48.0, gt=0, le=1000)
+    background_contexts: int = Field(256, ge=16, le=20_000)
+
+
 class ExportSettings(BaseModel):
     """Which rule files an export writes (export itself is not built yet)."""
 
@@ -55,6 +66,7 @@ class Settings(BaseModel):
     promotion_threshold: int = Field(2, ge=1, le=1000)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     recall: RecallSettings = Field(default_factory=RecallSettings)
+    learning: LearningSettings = Field(default_factory=LearningSettings)
     export: ExportSettings = Field(default_factory=ExportSettings)
     notifications: Literal["off", "onError", "onWarning", "always"] = "onWarning"
     max_file_bytes: int = Field(5_000_000, ge=1_000)

@@ -28,6 +28,7 @@ class Memory:
         self.ws = workspace
         self.last_sync = sync
         self.engine = RecallEngine(workspace)
+        self.learning = None  # the memory model (scms.learning.service.ModelService) once embeddings are ready
 
     @classmethod
     def open(cls, root: Path, settings: Settings | None = None,
@@ -54,6 +55,8 @@ class Memory:
         self.ws.settings = value
 
     def close(self) -> None:
+        if self.learning is not None:
+            self.learning.close()
         self.engine.close()
         self.ws.close()
 
@@ -73,10 +76,23 @@ class Memory:
         return lifecycle.remember(self.ws, code, title=title, note=note, kind=kind, tags=tags)
 
     def accept(self, pattern_id: str, code: CodeRange | None = None) -> Pattern:
-        return lifecycle.accept(self.ws, pattern_id, code)
+        pattern = lifecycle.accept(self.ws, pattern_id, code)
+        self._learn(pattern, code, positive=True)
+        return pattern
 
     def reject(self, pattern_id: str, code: CodeRange | None = None, reason: str = "") -> Pattern:
-        return lifecycle.reject(self.ws, pattern_id, code, reason)
+        pattern = lifecycle.reject(self.ws, pattern_id, code, reason)
+        self._learn(pattern, code, positive=False)
+        return pattern
+
+    def _learn(self, pattern: Pattern, code: CodeRange | None, positive: bool) -> None:
+        """Hand a committed accept or reject in a context to the memory model's worker (it never blocks)."""
+        if code is None or self.learning is None:
+            return
+        with self.ws.db.read() as conn:
+            row = conn.execute("SELECT last_event FROM patterns WHERE id = ?", (pattern.id,)).fetchone()
+        if row:
+            self.learning.submit(row[0], pattern.id, code.text, positive)
 
     def promote(self, pattern_id: str) -> Pattern:
         return lifecycle.promote(self.ws, pattern_id)
@@ -121,7 +137,8 @@ class Memory:
             with self.engine.lock:  # the background worker adds vectors to the same faiss indexes
                 return ranking.recall(conn, self.engine, text, settings=self.settings, now=self.ws.clock(),
                                       limit=limit or self.settings.recall.limit, context_hash=context_hash,
-                                      wait=wait, mode=mode, threshold=threshold)
+                                      wait=wait, mode=mode, threshold=threshold,
+                                      learned=self.learning if self.learning and self.learning.ready else None)
 
     def context_at(self, path: Path, text: str, line: int) -> CodeRange | None:
         """The code unit around a 0-based line of a buffer, as a range usable for accept and reject."""
@@ -135,10 +152,22 @@ class Memory:
             return None  # a blank stretch of the file
 
     def start_model(self, report: Callable[[str, int], None] = lambda message, percent: None) -> None:
-        """Load the embedding model and index the patterns (seconds): call it in a background thread."""
-        if self.settings.recall.embeddings:
-            self.engine.start_model(self.settings.recall.embedding_model_path, self.settings.recall.torch_threads,
-                                    report)
+        """Load the embedding model, index the patterns, then start the memory model (seconds to a minute):
+        call it in a background thread."""
+        if not self.settings.recall.embeddings:
+            return
+        self.engine.start_model(self.settings.recall.embedding_model_path, self.settings.recall.torch_threads,
+                                report)
+        if self.settings.learning.enabled and self.engine.state == "ready" and self.learning is None:
+            from scms.learning.service import ModelService
+
+            self.learning = ModelService(self.ws.scms_dir / "model", self.engine)
+            self.learning.start(self.settings.learning, report)
+
+    @property
+    def notices(self) -> list[str]:
+        """What the user should hear about loading: a rebuilt index, a fresh memory model."""
+        return list(self.engine.notices) + (list(self.learning.notices) if self.learning else [])
 
     @property
     def recall_state(self) -> str:
@@ -173,4 +202,6 @@ class Memory:
             "warnings": list(self.last_sync.warnings),
             "recall": self.recall_state,
             "embeddingQueue": self.engine.pending,
+            "model": self.learning.describe() if self.learning else
+            {"state": "off" if not self.settings.learning.enabled else "waiting for embeddings"},
         }

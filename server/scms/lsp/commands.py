@@ -146,7 +146,8 @@ def recall(server: Any, memory: Memory, a: RecallArgs) -> Any:
         text, context_hash = context.text, context.evidence.content_hash
     return [
         {"pattern": memory.describe(r.pattern), "score": r.score, "similarity": r.similarity,
-         "embedding": r.embedding, "lexical": r.lexical, "shared": r.shared, "reasons": r.reasons}
+         "embedding": r.embedding, "lexical": r.lexical, "learned": r.learned, "shared": r.shared,
+         "reasons": r.reasons}
         for r in memory.recall(text, context_hash=context_hash, limit=a.limit, wait=True)
     ]
 
@@ -166,7 +167,7 @@ def close_session(server: Any, memory: Memory, a: NoArgs) -> Any:
 
 
 def status(server: Any, memory: Memory, a: NoArgs) -> Any:
-    return {**memory.status(), "model": "not built", "server": __version__}
+    return {**memory.status(), "server": __version__}
 
 
 # name -> (argument model, implementation, whether it changes the memory)

@@ -85,7 +85,7 @@ async def _load_model(ls: ScmsServer) -> None:
     async with ls.progress("SCMS: loading the embedding model") as report:
         threading.Thread(target=load, args=(report,), name="scms-model", daemon=True).start()
         await done
-    for notice in memory.engine.notices:
+    for notice in memory.notices:
         ls.tell(types.MessageType.Warning, f"SCMS: {notice}")
     if memory.engine.state == "failed":
         ls.tell(types.MessageType.Warning, f"SCMS: recall stays lexical: {memory.engine.problem}")

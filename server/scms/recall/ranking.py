@@ -1,5 +1,5 @@
-"""Ranking recalled patterns: embedding and lexical similarity, tier prior, retention and (later) the
-memory model's score, fused into one score with the reasons each pattern matched."""
+"""Ranking recalled patterns: embedding and lexical similarity, what was learned from accepted uses
+(exemplars and the memory model), tier prior and retention, fused into one score with the reasons."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 import numpy as np
 
@@ -18,8 +19,16 @@ from scms.recall.lexical import query_terms
 EMBEDDING = 0.2  # chosen on the dev half of the quality benchmark (MRR 0.474 at 0.2, 0.473 at 0.3, 0.449 at 0.5)
 WEIGHTS = {"relevance": 0.75, "tier": 0.15, "retention": 0.10}
 MODES = ("fused", "lexical", "embeddings")
+MODEL = 0.25  # weight of the memory model's shift, chosen by the continual-learning benchmark
 
-ModelScore = Callable[[np.ndarray, list[str]], dict[str, float]]
+
+class Learned(Protocol):
+    """What was learned from accepted uses (scms.learning.service.ModelService)."""
+
+    def exemplar_hits(self, vector: np.ndarray, limit: int) -> dict[str, float]: ...
+
+    def shift(self, vector: np.ndarray, ids: list[str], vector_of: Callable[[str], np.ndarray | None]
+              ) -> dict[str, float]: ...
 
 
 @dataclass
@@ -31,11 +40,12 @@ class Recalled:
     reasons: list[str] = field(default_factory=list)
     embedding: float | None = None
     lexical: float = 0.0
+    learned: float = 0.0
 
 
 def recall(conn: sqlite3.Connection, engine, text: str, *, settings: Settings, now: datetime, limit: int,
            context_hash: str | None = None, wait: bool = False, mode: str = "fused",
-           model_score: ModelScore | None = None, threshold: float | None = None) -> list[Recalled]:
+           learned: Learned | None = None, threshold: float | None = None) -> list[Recalled]:
     """Patterns relevant to this code, best first; none below the threshold, none rejected in this context."""
     from scms.store.retention import retention
 
@@ -44,10 +54,10 @@ def recall(conn: sqlite3.Connection, engine, text: str, *, settings: Settings, n
     lexical_hits = {h.pattern_id: h for h in engine.lexical.search(terms, 1e-9, pool)} if mode != "embeddings" else {}
     vector = engine.context_vector(conn, text, wait=wait) if mode != "lexical" else None
     cosines = dict(engine.vectors.search(vector, pool)) if vector is not None else {}
-    learned = model_score(vector, list(set(lexical_hits) | set(cosines))) if model_score and vector is not None else {}
+    exemplars = learned.exemplar_hits(vector, pool) if learned and vector is not None else {}
     minimum = settings.recall.min_similarity if threshold is None else threshold
-    scored = []
-    for pattern_id in set(lexical_hits) | set(cosines):
+    candidates: dict[str, tuple[float, float | None]] = {}
+    for pattern_id in set(lexical_hits) | set(cosines) | set(exemplars):
         hit = lexical_hits.get(pattern_id)
         lexical = hit.similarity if hit else engine.lexical.similarity(terms, pattern_id)
         cosine = None
@@ -56,19 +66,24 @@ def recall(conn: sqlite3.Connection, engine, text: str, *, settings: Settings, n
             if cosine is None:
                 stored = engine.vectors.vector(pattern_id)
                 cosine = float(stored @ vector) if stored is not None else None
+        candidates[pattern_id] = (lexical, cosine)
+    shifts = learned.shift(vector, list(candidates), engine.vectors.vector) if learned and vector is not None else {}
+    scored = []
+    for pattern_id, (lexical, cosine) in candidates.items():
         if mode == "embeddings":
             relevance = cosine or 0.0
         elif cosine is not None:
             relevance = EMBEDDING * cosine + (1 - EMBEDDING) * lexical
         else:
             relevance = lexical
-        relevance += learned.get(pattern_id, 0.0)
+        gain = _learned_gain(cosine, exemplars.get(pattern_id), shifts.get(pattern_id))
+        relevance += gain
         if relevance >= minimum:
-            scored.append((relevance, pattern_id, lexical, cosine))
+            scored.append((relevance, pattern_id, lexical, cosine, gain))
     # the tier and retention can lift a pattern by at most 0.25 of score: only the most relevant few need loading
     scored.sort(reverse=True)
     found: list[Recalled] = []
-    for relevance, pattern_id, lexical, cosine in scored:
+    for relevance, pattern_id, lexical, cosine, gain in scored:
         if len(found) >= limit and found and relevance * WEIGHTS["relevance"] + 0.25 < min(r.score for r in found):
             break
         row = conn.execute("SELECT data FROM patterns WHERE id = ?", (pattern_id,)).fetchone()
@@ -83,22 +98,32 @@ def recall(conn: sqlite3.Connection, engine, text: str, *, settings: Settings, n
                  + WEIGHTS["retention"] * min(1.0, kept))
         shared = [t for t in terms if t in engine.lexical.terms_of(pattern_id)]
         found.append(Recalled(pattern, round(score, 4), round(relevance, 4), shared,
-                              _reasons(pattern, lexical, cosine, shared, learned.get(pattern_id)),
-                              None if cosine is None else round(cosine, 4), round(lexical, 4)))
+                              _reasons(pattern, lexical, cosine, shared, exemplars.get(pattern_id),
+                                       shifts.get(pattern_id)),
+                              None if cosine is None else round(cosine, 4), round(lexical, 4), round(gain, 4)))
     found.sort(key=lambda r: r.score, reverse=True)
     return found[:limit]
 
 
+def _learned_gain(cosine: float | None, exemplar: float | None, shift: float | None) -> float:
+    """What accepted uses add: how much closer an accepted context is than the pattern itself, and the
+    memory model's shift of the pattern's cosine (both in cosine units, added to relevance)."""
+    gain = max(0.0, exemplar - (cosine or 0.0)) if exemplar is not None else 0.0
+    return gain + MODEL * (shift or 0.0)
+
+
 def _reasons(pattern: Pattern, lexical: float, cosine: float | None, shared: list[str],
-             learned: float | None) -> list[str]:
+             exemplar: float | None, shift: float | None) -> list[str]:
     reasons = []
     if cosine is not None:
         reasons.append(f"similar in meaning (embedding cosine {cosine:.2f})")
     if shared:
         listed = ", ".join(f"`{t}`" for t in shared[:8]) + (" …" if len(shared) > 8 else "")
         reasons.append(f"shares {len(shared)} terms with this code ({listed}); similarity {lexical:.2f}")
-    if learned:
-        reasons.append(f"learned from your accepted uses ({learned:+.2f})")
+    if exemplar is not None and exemplar > (cosine or 0.0):
+        reasons.append(f"like code where it was accepted before (cosine {exemplar:.2f})")
+    if shift is not None and abs(MODEL * shift) >= 0.01:
+        reasons.append(f"memory model learned from accepts and rejects ({MODEL * shift:+.2f})")
     if pattern.tier is Tier.VALIDATED:
         reasons.append(f"validated by the team ({pattern.accepted_uses} accepted uses)")
     elif pattern.accepted_uses:

@@ -1,0 +1,59 @@
+"""Accepted contexts kept as extra keys of their pattern: a non-parametric memory that cannot forget."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Exemplars:
+    """Context vectors and the pattern each was accepted for; a pattern's score is its best exemplar's."""
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+        self.owners: list[str] = []
+        self._vectors = np.zeros((64, dim), dtype=np.float32)
+
+    def __len__(self) -> int:
+        return len(self.owners)
+
+    def matrix(self) -> np.ndarray:
+        return self._vectors[:len(self.owners)]
+
+    def add(self, owner: str, vector: np.ndarray) -> None:
+        self.extend([owner], vector[None, :])
+
+    def extend(self, owners: list[str], vectors: np.ndarray) -> None:
+        needed = len(self.owners) + len(owners)
+        if needed > len(self._vectors):
+            grown = np.zeros((max(needed, 2 * len(self._vectors)), self.dim), dtype=np.float32)
+            grown[:len(self.owners)] = self.matrix()
+            self._vectors = grown
+        self._vectors[len(self.owners):needed] = vectors
+        self.owners.extend(owners)
+
+    def remove(self, owner: str) -> None:
+        keep = [i for i, o in enumerate(self.owners) if o != owner]
+        if len(keep) != len(self.owners):
+            vectors = self.matrix()[keep].copy()
+            self.owners = [self.owners[i] for i in keep]
+            self._vectors = np.zeros((max(64, len(keep)), self.dim), dtype=np.float32)
+            self._vectors[:len(keep)] = vectors
+
+    def of(self, owner: str, limit: int) -> np.ndarray:
+        """The owner's most recent `limit` exemplars."""
+        rows = [i for i, o in enumerate(self.owners) if o == owner][-limit:] if limit else []
+        return self.matrix()[rows]
+
+    def best(self, vector: np.ndarray, limit: int) -> dict[str, float]:
+        """The patterns whose exemplars are closest to this context, with their best cosine."""
+        if not self.owners:
+            return {}
+        cosines = self.matrix() @ vector
+        found: dict[str, float] = {}
+        for i in np.argsort(-cosines):
+            owner = self.owners[i]
+            if owner not in found:
+                found[owner] = float(cosines[i])
+                if len(found) >= limit:
+                    break
+        return found

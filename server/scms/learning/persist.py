@@ -1,0 +1,87 @@
+"""The memory model on disk: one versioned file under `.scms/model/`, written atomically, read defensively."""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from scms.learning.exemplars import Exemplars
+from scms.learning.learner import Rule
+from scms.learning.memory_layer import MemoryLayer, Shape
+from scms.learning.slots import Background
+
+FORMAT = 1
+FILE = "memory-layer.pt"
+
+
+class ModelFileError(RuntimeError):
+    """The model file is missing a part, from another version, or not a model file at all."""
+
+
+def save(path: Path, layer: MemoryLayer, background: Background, exemplars: Exemplars, *, rule: Rule,
+         embedding_model: str, last_event: int, events: int) -> None:
+    """Write the whole model to a temp file, fsync it, and rename it over the old one."""
+    state = {
+        "format": FORMAT,
+        "shape": layer.shape.as_dict(),
+        "rule": asdict(rule),
+        "embedding_model": embedding_model,
+        "last_event": last_event,
+        "events": events,
+        "weights": {name: t.detach().clone() for name, t in layer.state_dict().items()},
+        "background_df": torch.from_numpy(background.df),
+        "background_batches": background.batches,
+        "exemplar_owners": list(exemplars.owners),
+        "exemplar_vectors": torch.from_numpy(exemplars.matrix()),
+    }
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(buffer.getbuffer())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load(path: Path, embedding_model: str) -> tuple[MemoryLayer, Background, Exemplars, dict]:
+    """The model saved at `path`; ModelFileError (never anything else) when it cannot be used."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as err:  # torch raises many kinds for a damaged file: all mean "start fresh"
+        raise ModelFileError(f"{path.name} is not a readable model file ({type(err).__name__}: {err})") from err
+    try:
+        if not isinstance(state, dict) or state.get("format") != FORMAT:
+            raise ModelFileError(f"{path.name} has format {state.get('format') if isinstance(state, dict) else '?'}"
+                                 f"; this version reads format {FORMAT}")
+        if state["embedding_model"] != embedding_model:
+            raise ModelFileError(f"{path.name} was trained on embeddings of {state['embedding_model']}, "
+                                 f"not {embedding_model}")
+        layer = MemoryLayer(Shape(**state["shape"]))
+        layer.load_state_dict(state["weights"], strict=True)
+        df = state["background_df"].numpy().astype(np.int32)
+        if df.shape != (layer.shape.slots,):
+            raise ModelFileError(f"{path.name} has background statistics for {df.shape} slots")
+        vectors = state["exemplar_vectors"].numpy()
+        owners = [str(o) for o in state["exemplar_owners"]]
+        if len(owners) != len(vectors) or (len(vectors) and vectors.shape[1] != layer.shape.dim):
+            raise ModelFileError(f"{path.name} has {len(owners)} exemplar owners for {len(vectors)} vectors")
+        exemplars = Exemplars(layer.shape.dim)
+        exemplars.extend(owners, vectors)
+        meta = {"rule": state["rule"], "last_event": int(state["last_event"]), "events": int(state["events"])}
+        return layer, Background(df, int(state["background_batches"])), exemplars, meta
+    except ModelFileError:
+        raise
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
+        raise ModelFileError(f"{path.name} is damaged ({type(err).__name__}: {err})") from err

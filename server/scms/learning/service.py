@@ -1,0 +1,279 @@
+"""The memory model at work in the server: it learns from accepts and rejects in a worker thread, off the
+hover path, keeps accepted contexts as exemplars, saves itself atomically, and scores recall candidates."""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from scms.config import LearningSettings
+from scms.learning import persist
+from scms.learning.exemplars import Exemplars
+from scms.learning.learner import Learner, Rule
+from scms.learning.memory_layer import MemoryLayer, Shape
+from scms.learning.ordinary_code import stdlib_functions
+from scms.learning.slots import Background, background
+from scms.errors import ScmsError
+from scms.store.source import read_range
+
+log = logging.getLogger("scms")
+NEGATIVES = 16  # the patterns closest to the model's view of a context compete with the target in each step
+REPLAY = 2  # earlier exemplars of the same pattern replayed with each accept
+SAVE_AFTER = 5.0  # seconds without updates before the model is written
+VIEWS = 256  # the model's views of recent contexts, for repeated hovers
+BACKGROUND_BATCH = 8  # background functions per batch: 256 functions give 32 batches to count slots over
+
+
+@dataclass
+class Job:
+    event_id: int
+    pattern_id: str
+    text: str | None  # None: the context's vector is cached under `key`, or its code is read from `where`
+    key: str
+    positive: bool
+    where: tuple[str, int, int] | None = None  # the accepted code's file and lines, from the event log
+
+
+class ModelService:
+    """One workspace's memory model; every public method is safe from any thread and never raises."""
+
+    def __init__(self, model_dir: Path, engine) -> None:
+        self.path = model_dir / persist.FILE
+        self.engine = engine
+        self.state = "off"  # off -> starting -> ready | failed
+        self.notices: list[str] = []
+        self.learner: Learner | None = None
+        self.exemplars: Exemplars | None = None
+        self.last_event = 0
+        self.update_ms: list[float] = []
+        self._lock = threading.RLock()
+        self._wake: queue.Queue[bool | None] = queue.Queue()  # None stops the worker
+        self._texts: dict[int, str] = {}  # code of accepts and rejects made here, by event id
+        self._worker: threading.Thread | None = None
+        self._dirty = False
+        self._views: dict[tuple[bytes, int], np.ndarray] = {}
+
+    # starting
+
+    def start(self, settings: LearningSettings, report: Callable[[str, int], None] = lambda m, p: None) -> None:
+        """Load the saved model (or create one), then learn every accept and reject it has not seen, in the
+        order of the event log: those logged before (a crash, the CLI, another window) and those to come."""
+        if self.state != "off" or self.engine.state != "ready":
+            return
+        self.state = "starting"
+        try:
+            loaded = self._load()
+            if loaded is None:
+                layer, ground = self._create(settings.background_contexts, report)
+                exemplars, events, self.last_event, self._dirty = Exemplars(layer.shape.dim), 0, 0, True
+            else:
+                layer, ground, exemplars, meta = loaded
+                events, self.last_event = meta["events"], meta["last_event"]
+            learner = Learner(layer, ground, Rule(top_t=settings.top_slots, lr=settings.learning_rate))
+            learner.events = events
+            with self._lock:
+                self.learner, self.exemplars = learner, exemplars
+                self.state = "ready"
+        except Exception as err:  # the model is an extra: recall works without it
+            self.state = "failed"
+            self.notices.append(f"the memory model could not start ({type(err).__name__}: {err}); "
+                                "recall works without it")
+            log.exception("memory model")
+            return
+        report("learning from accepts and rejects since the model was saved", 95)
+        self._worker = threading.Thread(target=self._work, name="scms-learning", daemon=True)
+        self._worker.start()
+        self._wake.put(True)
+
+    def _load(self):
+        try:
+            return persist.load(self.path, self.engine.embedder.name)
+        except FileNotFoundError:
+            return None
+        except persist.ModelFileError as err:
+            self.notices.append(f"the memory model could not be read ({err}); a fresh one is created and "
+                                "relearns from the accepts and rejects in the store")
+            log.warning("%s", self.notices[-1])
+            return None
+
+    def _create(self, count: int, report: Callable[[str, int], None]) -> tuple[MemoryLayer, Background]:
+        report(f"measuring the memory model's slots on {count} standard-library functions", 85)
+        vectors = self.engine.embedder.encode(stdlib_functions(count))
+        layer = MemoryLayer(Shape(dim=vectors.shape[1]))
+        return layer, background(layer, vectors, BACKGROUND_BATCH)
+
+    # learning
+
+    def submit(self, event_id: int, pattern_id: str, text: str, positive: bool) -> None:
+        """An accept (positive) or reject in this code, already committed to the log: learn it soon."""
+        if self.state in ("starting", "ready"):
+            with self._lock:
+                self._texts[event_id] = text
+            self._wake.put(True)
+
+    def _work(self) -> None:
+        while True:
+            try:
+                token = self._wake.get(timeout=SAVE_AFTER)
+            except queue.Empty:
+                self.save()
+                continue
+            try:
+                if token is None:
+                    return
+                for job in self._unlearned():
+                    try:
+                        self._apply(job)
+                    except Exception:  # one bad event must not stop learning
+                        log.exception("learning from event %d failed", job.event_id)
+                        self.last_event = job.event_id
+            finally:
+                self._wake.task_done()
+
+    def _unlearned(self) -> list[Job]:
+        """Accepts and rejects in a context logged after the last one learned, oldest first."""
+        with self.engine.ws.db.read() as conn:
+            rows = conn.execute("SELECT id, type, pattern_id, payload FROM events WHERE id > ? AND type IN "
+                                "('accepted', 'rejected') ORDER BY id", (self.last_event,)).fetchall()
+        jobs = []
+        for event_id, kind, pattern_id, payload in rows:
+            data = json.loads(payload or "{}")
+            evidence = data.get("evidence") or {}
+            key = evidence.get("content_hash") if kind == "accepted" else data.get("context_hash")
+            with self._lock:
+                text = self._texts.pop(event_id, None)
+            if key:
+                where = (evidence["file"], evidence["start_line"], evidence["end_line"]) if evidence else None
+                jobs.append(Job(event_id, pattern_id, text, key, kind == "accepted", where))
+        return jobs
+
+    def _apply(self, job: Job) -> None:
+        context = self._vector(job)
+        target = self._pattern_vector(job.pattern_id)
+        engine = self.engine
+        if context is None or target is None:
+            log.info("event %d not learned: no embedding for its context or pattern", job.event_id)
+            self.last_event = job.event_id
+            return
+        started = time.perf_counter()
+        negatives = [target]  # the default rule pulls towards (or pushes from) the target only
+        if self.learner.rule.contrast:
+            view = self.learner.outputs(context)[0]
+            with engine.lock:
+                near = [pid for pid, _ in engine.vectors.search(view, NEGATIVES + 1) if pid != job.pattern_id]
+                negatives = [v for pid in near[:NEGATIVES] if (v := engine.vectors.vector(pid)) is not None]
+        batch = np.vstack([context[None, :], self.exemplars.of(job.pattern_id, REPLAY)])
+        self.learner.learn(batch, target, np.stack(negatives or [target]), positive=job.positive, lock=self._lock)
+        with self._lock:
+            if job.positive:
+                self.exemplars.add(job.pattern_id, context)
+            self.last_event = job.event_id
+            self._dirty = True
+        self.update_ms.append((time.perf_counter() - started) * 1000)
+        del self.update_ms[:-1000]
+
+    def _pattern_vector(self, pattern_id: str) -> np.ndarray | None:
+        """The pattern's embedding; a pattern remembered a moment ago is indexed (and embedded) first."""
+        engine = self.engine
+        with engine.ws.db.read() as conn:
+            engine.refresh(conn)
+        with engine.lock:
+            vector = engine.vectors.vector(pattern_id)
+        if vector is None:
+            engine.wait_idle()
+            with engine.lock:
+                vector = engine.vectors.vector(pattern_id)
+        return vector
+
+    def _vector(self, job: Job) -> np.ndarray | None:
+        """The context's embedding, from the caches; embedded now (and cached in the db) when only text is known."""
+        engine = self.engine
+        with engine.ws.db.read() as conn:
+            row = conn.execute("SELECT vector FROM embeddings WHERE content_hash = ? AND model = ?",
+                               (job.key, engine.embedder.name)).fetchone()
+        if row is not None:
+            return np.frombuffer(row[0], dtype=np.float32)
+        text = job.text if job.text is not None else self._code_of(job)
+        if text is None:
+            return None
+        vector = engine.embedder.encode([text])[0]
+        with engine.ws.db.write() as conn:
+            conn.execute("INSERT OR REPLACE INTO embeddings (content_hash, model, vector) VALUES (?, ?, ?)",
+                         (job.key, engine.embedder.name, vector.astype(np.float32).tobytes()))
+        return vector
+
+    def _code_of(self, job: Job) -> str | None:
+        """An accept made while the model was not running (the CLI, learning off): its code, if unchanged."""
+        if job.where is None:
+            return None
+        ws = self.engine.ws
+        file, start, end = job.where
+        try:
+            code = read_range(ws.root, ws.root / file, start, end, ws.settings.max_file_bytes)
+        except ScmsError:
+            return None
+        return code.text if code.evidence.content_hash == job.key else None
+
+    def wait_idle(self) -> None:
+        if self._worker is not None:
+            self._wake.join()
+
+    # scoring
+
+    @property
+    def ready(self) -> bool:
+        return self.state == "ready"
+
+    def exemplar_hits(self, vector: np.ndarray, limit: int) -> dict[str, float]:
+        with self._lock:
+            return self.exemplars.best(vector, limit) if self.exemplars is not None else {}
+
+    def shift(self, vector: np.ndarray, ids: list[str], vector_of: Callable[[str], np.ndarray | None]
+              ) -> dict[str, float]:
+        """How much the model moves each candidate's cosine with this context: view(c)·e − c·e."""
+        if not ids or self.learner is None or self.learner.events == 0:
+            return {}
+        key = (vector.tobytes(), self.learner.events)
+        with self._lock:
+            moved = self._views.get(key)
+            if moved is None:  # hovers on one unit repeat: its view is kept until the model changes
+                moved = self.learner.outputs(vector)[0] - vector
+                self._views[key] = moved
+                if len(self._views) > VIEWS:
+                    self._views.pop(next(iter(self._views)))
+        return {pid: float(moved @ e) for pid in ids if (e := vector_of(pid)) is not None}
+
+    # saving
+
+    def save(self) -> None:
+        with self._lock:
+            if not self._dirty or self.learner is None:
+                return
+            try:
+                persist.save(self.path, self.learner.layer, self.learner.background, self.exemplars,
+                             rule=self.learner.rule, embedding_model=self.engine.embedder.name,
+                             last_event=self.last_event, events=self.learner.events)
+                self._dirty = False
+            except OSError as err:
+                log.warning("could not save the memory model: %s", err)
+
+    def describe(self) -> dict:
+        updates = sorted(self.update_ms)
+        return {"state": self.state, "events": self.learner.events if self.learner else 0,
+                "exemplars": len(self.exemplars) if self.exemplars else 0,
+                "updateP95Ms": round(updates[int(0.95 * (len(updates) - 1))], 1) if updates else None,
+                "file": str(self.path)}
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._wake.put(None)
+            self._worker.join(timeout=30)
+        self.save()

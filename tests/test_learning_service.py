@@ -1,0 +1,150 @@
+"""The memory model inside a workspace's memory: it learns from accepts in the background, lifts the pattern
+in similar code, saves itself, replays what it missed, starts fresh from a damaged file, and can be off."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import line_of, stdlib_project
+from scms.config import Settings
+from scms.learning import persist
+from scms.memory import Memory
+
+SMALL = {"learning": {"backgroundContexts": 16}}
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory) -> Path:
+    return stdlib_project(tmp_path_factory.mktemp("learning") / "project")
+
+
+def open_ready(root: Path, **overrides) -> Memory:
+    memory = Memory.open(root, Settings.model_validate({**SMALL, **overrides}))
+    memory.start_model()
+    assert memory.recall_state == "embeddings", memory.engine.problem
+    return memory
+
+
+def unit(memory: Memory, file: str, needle: str):
+    path = memory.root / "src" / file
+    return memory.context_at(path, path.read_text(), line_of(path, needle) + 1)
+
+
+@pytest.fixture(scope="module")
+def learned(root: Path):
+    """A pattern (shutil.copyfileobj) accepted in two functions of tarfile that copy in blocks."""
+    memory = open_ready(root)
+    path = root / "src/shutil.py"
+    start = line_of(path, "def copyfileobj(") + 1
+    pattern = memory.remember(memory.code_from_file(path, start, start + 10), title="Copy file objects in chunks")
+    memory.remember(memory.code_from_file(root / "src/textwrap.py", line_of(root / "src/textwrap.py", "def dedent(")
+                                          + 1, line_of(root / "src/textwrap.py", "def dedent(") + 12),
+                    title="Dedent text")
+    memory.engine.wait_idle()
+    yield memory, pattern
+    memory.close()
+
+
+def test_accepts_are_learned_in_the_background_and_kept_as_exemplars(learned):
+    memory, pattern = learned
+    assert memory.status()["model"]["state"] == "ready"
+    for needle in ("def copyfileobj(", "def _block("):
+        memory.accept(pattern.id, unit(memory, "tarfile.py", needle))
+    memory.learning.wait_idle()
+    model = memory.status()["model"]
+    assert model["events"] == 2 and model["exemplars"] == 2 and model["updateP95Ms"] is not None
+
+
+def test_code_like_an_accepted_context_recalls_the_pattern_and_says_why(learned):
+    memory, pattern = learned
+    context = unit(memory, "tarfile.py", "def copyfileobj(")
+    [top, *_] = memory.recall(context.text, wait=True, threshold=0.0)
+    assert top.pattern.id == pattern.id and top.learned > 0
+    assert any(r.startswith("like code where it was accepted before") for r in top.reasons)
+    without = memory.learning
+    try:
+        memory.learning = None
+        [plain, *_] = [r for r in memory.recall(context.text, wait=True, threshold=0.0) if r.pattern.id == pattern.id]
+    finally:
+        memory.learning = without
+    assert top.similarity > plain.similarity
+
+
+def test_a_reject_is_learned_as_a_negative_example(learned):
+    memory, pattern = learned
+    context = unit(memory, "tarfile.py", "def _block(")
+    with memory.ws.db.read() as conn:
+        vector = memory.engine.context_vector(conn, context.text, wait=True)
+    target = [pattern.id], memory.engine.vectors.vector
+    before = memory.learning.shift(vector, *target)[pattern.id]
+    memory.reject(pattern.id, context)
+    memory.learning.wait_idle()
+    assert memory.status()["model"]["events"] == 3 and memory.status()["model"]["exemplars"] == 2
+    assert memory.learning.shift(vector, *target)[pattern.id] < before
+
+
+def test_the_model_is_saved_and_reloaded_without_learning_twice(root: Path, learned):
+    memory, pattern = learned
+    memory.learning.save()
+    path = root / ".scms/model" / persist.FILE
+    assert path.exists()
+    again = open_ready(root)
+    try:
+        again.learning.wait_idle()
+        assert again.status()["model"]["events"] == 3 and again.status()["model"]["exemplars"] == 2
+        assert again.notices == []
+    finally:
+        again.close()
+
+
+def test_a_damaged_model_file_means_a_fresh_model_that_relearns_from_the_store(root: Path, learned):
+    memory, pattern = learned
+    memory.learning.save()
+    path = root / ".scms/model" / persist.FILE
+    saved = path.read_bytes()
+    path.write_bytes(saved[:1000])
+    try:
+        again = open_ready(root)
+        try:
+            again.learning.wait_idle()
+            [notice] = again.notices
+            assert "could not be read" in notice and persist.FILE in notice
+            assert again.status()["model"]["events"] == 3 and again.status()["model"]["exemplars"] == 2
+        finally:
+            again.close()
+        persist.load(path, "all-MiniLM-L6-v2")  # the fresh model was written whole
+    finally:
+        path.write_bytes(saved)
+
+
+def test_learning_can_be_turned_off(tmp_path: Path, root: Path):
+    copy = tmp_path / "off"
+    shutil.copytree(root / "src", copy / "src")
+    memory = open_ready(copy, learning={"enabled": False})
+    try:
+        assert memory.learning is None and memory.status()["model"] == {"state": "off"}
+        assert not (copy / ".scms/model").exists()
+    finally:
+        memory.close()
+
+
+def test_accepts_made_while_the_model_was_not_running_are_learned_when_it_starts(tmp_path: Path, root: Path):
+    copy = tmp_path / "later"
+    shutil.copytree(root / "src", copy / "src")
+    memory = Memory.open(copy, Settings.model_validate(SMALL))  # like the CLI: no model loaded
+    try:
+        start = line_of(copy / "src/shutil.py", "def copyfileobj(") + 1
+        pattern = memory.remember(memory.code_from_file(copy / "src/shutil.py", start, start + 10))
+        memory.accept(pattern.id, unit(memory, "tarfile.py", "def copyfileobj("))
+    finally:
+        memory.close()
+    memory = open_ready(copy)
+    try:
+        memory.learning.wait_idle()
+        model = memory.status()["model"]
+        assert model["events"] == 1 and model["exemplars"] == 1
+    finally:
+        memory.close()

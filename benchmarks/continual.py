@@ -17,7 +17,7 @@ import torch
 from benchmarks.validation_stream import Stream
 from scms.learning.learner import Learner, Rule
 from scms.learning.memory_layer import MemoryLayer, Shape
-from scms.learning.service import BACKGROUND_BATCH, NEGATIVES, REPLAY
+from scms.learning.service import BACKGROUND_BATCH, REPLAY
 from scms.learning.slots import background as background_of
 from scms.recall.ranking import MODEL
 
@@ -64,8 +64,9 @@ class Exemplars(Embeddings):
 class Model(Exemplars):
     """The memory layer's scores, alone or added to exemplar scores with weight `weight`."""
 
-    def __init__(self, stream: Stream, rule: Rule, exemplars: bool, replay: int = REPLAY, weight: float = MODEL,
-                 shape: Shape = Shape()) -> None:
+    def __init__(self, stream: Stream, rule: Rule, exemplars: bool, replay: int = REPLAY,
+                 weight: float | None = None, shape: Shape = Shape()) -> None:
+        """Alone, the model's own scores rank; with exemplars its shift is added with `weight` (as ranked)."""
         super().__init__(stream)
         torch.manual_seed(0)
         layer = MemoryLayer(shape)
@@ -73,7 +74,7 @@ class Model(Exemplars):
         self.learner = Learner(layer, ground, rule)
         self.use_exemplars = exemplars
         self.replay = replay
-        self.weight = weight
+        self.weight = (MODEL if exemplars else 1.0) if weight is None else weight
         self.seconds: list[float] = []
 
     def scores(self, contexts: np.ndarray) -> np.ndarray:
@@ -82,14 +83,9 @@ class Model(Exemplars):
         return base + self.weight * learned
 
     def learn(self, context: np.ndarray, target: int) -> None:
-        negatives = [target]  # unused by the pull loss
-        if self.learner.rule.contrast:
-            current = self.scores(context[None, :])[0]
-            current[target] = -np.inf
-            negatives = np.argpartition(-current, NEGATIVES)[:NEGATIVES]
         batch = [context] + self.of(target, self.replay)
         started = time.perf_counter()
-        self.learner.learn(np.stack(batch), self.patterns[target], self.patterns[negatives])
+        self.learner.learn(np.stack(batch), self.patterns[target])
         self.seconds.append(time.perf_counter() - started)
         super().learn(context, target)
 
@@ -155,7 +151,7 @@ def figures(r: Run, mask: np.ndarray) -> Figures:
         previous = learned
     final = r.correct[-1][mask]
     after, end = float(r.lift[0][early].mean()), float(r.lift[-1][early].mean())
-    kept = end / after if abs(after) > 1e-6 else float("nan")
+    kept = end / after if after > 0.01 else float("nan")  # below 0.01 of cosine there was no lift to keep
     return Figures(curve[0], curve[-1], float(np.mean(acquired)), float(final.mean()), curve, acquired, kept)
 
 

@@ -15,9 +15,9 @@ from scms.learning.learner import Rule
 from scms.learning.memory_layer import Shape
 from scms.recall import ranking
 
-SPARSE_LR = (8.0, 24.0, 48.0, 96.0)
-DENSE_LR = (0.3, 1.0, 3.0)
-LORA_LR = (8.0, 48.0, 192.0)
+SPARSE_LR = (8.0, 24.0, 48.0, 96.0, 192.0)
+DENSE_LR = (1.0, 3.0, 10.0, 30.0)
+LORA_LR = (1.0, 3.0, 8.0, 24.0)
 LORA_VALUES = 0.02  # with value rows at zero the projections' adapters get no gradient at all
 WEIGHTS = (0.25, 0.5, 1.0)
 SLOW_EVERY = 8
@@ -101,3 +101,37 @@ def _beyond(hits: np.ndarray, baseline: np.ndarray, test: np.ndarray, low: np.nd
     return {"fixed": float((hits & misses).sum() / max(1, misses.sum())),
             "broken": float((~hits & baseline & test).sum() / max(1, (baseline & test).sum())),
             "low_r1": float(hits[low].mean()), "low_base": float(baseline[low].mean())}
+
+
+def service_latency(accepts: int = 200) -> dict[str, float]:
+    """Accept → update applied, through the workspace memory as the server runs it: the accept is committed,
+    the background learner finds the context's cached embedding (a hover embedded it), updates the model
+    and keeps the exemplar. Milliseconds, measured one accept at a time."""
+    import tempfile
+    from pathlib import Path
+
+    from benchmarks.corpus import functions
+    from scms.memory import Memory
+
+    corpus = [f for f in functions(min_lines=4, max_lines=40)][: accepts * 2]
+    with tempfile.TemporaryDirectory(prefix="scms-learning-") as tmp:
+        memory = Memory.open(Path(tmp))
+        try:
+            patterns = [memory.remember(memory.code_from_text(f.path, f.text, f.start, f.end)).id
+                        for f in corpus[:accepts]]
+            contexts = [memory.code_from_text(f.path, f.text, f.start, f.end) for f in corpus[accepts:]]
+            memory.start_model()
+            memory.engine.prepare([c.text for c in contexts])
+            memory.engine.wait_idle()
+            times = []
+            for pattern_id, code in zip(patterns, contexts):
+                started = time.perf_counter()
+                memory.accept(pattern_id, code)
+                memory.learning.wait_idle()
+                times.append((time.perf_counter() - started) * 1000)
+            learned = memory.status()["model"]
+        finally:
+            memory.close()
+    times.sort()
+    return {"p50": times[len(times) // 2], "p95": times[int(0.95 * (len(times) - 1))], "count": len(times),
+            "learned": learned["events"], "update_p95": learned["updateP95Ms"]}

@@ -70,7 +70,7 @@ def test_background_counts_in_how_many_batches_each_slot_was_read(vectors):
 def test_an_update_changes_only_the_selected_value_rows(vectors):
     learner = fresh(vectors)
     before = {name: t.clone() for name, t in learner.layer.state_dict().items()}
-    changed = learner.learn(vectors[64:67], vectors[70], vectors[71:79])
+    changed = learner.learn(vectors[64:67], vectors[70])
     assert changed is not None and len(changed) == 16
     after = learner.layer.state_dict()
     for name, tensor in before.items():
@@ -84,11 +84,11 @@ def test_an_update_changes_only_the_selected_value_rows(vectors):
 
 def test_an_accept_raises_the_pattern_and_a_reject_lowers_it(vectors):
     learner = fresh(vectors, Rule(), Shape())
-    context, target, negatives = vectors[80], vectors[81], vectors[82:90]
+    context, target = vectors[80], vectors[81]
     start = float(learner.outputs(context)[0] @ target)
-    learner.learn(context[None, :], target, negatives)
+    learner.learn(context[None, :], target)
     raised = float(learner.outputs(context)[0] @ target)
-    learner.learn(context[None, :], target, negatives, positive=False)
+    learner.learn(context[None, :], target, positive=False)
     lowered = float(learner.outputs(context)[0] @ target)
     assert raised > start and lowered < raised
 
@@ -99,7 +99,7 @@ def test_the_slow_level_applies_its_accumulated_step_every_c_events(vectors):
     fast_only = fresh(vectors, Rule(top_t=16, lr=rule.lr * (1 - rule.slow_share)))
     for i in range(3):
         for learner in (slow, fast_only):
-            learner.learn(vectors[64 + i][None, :], vectors[70], vectors[71:79])
+            learner.learn(vectors[64 + i][None, :], vectors[70])
         if i < 2:  # the slow level has only accumulated so far: both took the same fast steps
             assert torch.equal(slow.layer.values, fast_only.layer.values)
     changed = (slow.layer.values != fast_only.layer.values).any(dim=1)
@@ -110,7 +110,7 @@ def test_the_slow_level_applies_its_accumulated_step_every_c_events(vectors):
 
 def test_save_and_load_round_trip_exactly(vectors, tmp_path):
     learner = fresh(vectors)
-    learner.learn(vectors[64:66], vectors[70], vectors[71:79])
+    learner.learn(vectors[64:66], vectors[70])
     exemplars = Exemplars(SMALL.dim)
     exemplars.add("p1", vectors[64])
     exemplars.add("p2", vectors[65])

@@ -78,12 +78,12 @@ def test_a_reject_is_learned_as_a_negative_example(learned):
     context = unit(memory, "tarfile.py", "def _block(")
     with memory.ws.db.read() as conn:
         vector = memory.engine.context_vector(conn, context.text, wait=True)
-    target = [pattern.id], memory.engine.vectors.vector
-    before = memory.learning.shift(vector, *target)[pattern.id]
+    target = {pattern.id: memory.engine.vectors.vector(pattern.id)}
+    before = memory.learning.shift(vector, target)[pattern.id]
     memory.reject(pattern.id, context)
     memory.learning.wait_idle()
     assert memory.status()["model"]["events"] == 3 and memory.status()["model"]["exemplars"] == 2
-    assert memory.learning.shift(vector, *target)[pattern.id] < before
+    assert memory.learning.shift(vector, target)[pattern.id] < before
 
 
 def test_the_model_is_saved_and_reloaded_without_learning_twice(root: Path, learned):

@@ -30,11 +30,9 @@ class Rule:
     top_t: int = 64
     lr: float = 48.0
     steps: int = 1
-    temperature: float = 20.0
     slow_every: int = 0
     slow_share: float = 0.5  # of the learning rate, applied by the slow level to its summed gradient
     lora_rank: int = 8
-    contrast: bool = False  # True: softmax against negatives; False: pull towards (push from) the target only
 
 
 class Learner:
@@ -74,39 +72,25 @@ class Learner:
 
     # learning
 
-    def learn(self, contexts: np.ndarray, target: np.ndarray, negatives: np.ndarray,
-              positive: bool = True, lock=None) -> np.ndarray | None:
-        """One event: these contexts (the accepted one first, then replayed exemplars) belong to `target`
-        (or, for a reject, do not), against `negatives`. Returns the value rows it changed (None: all).
+    def learn(self, contexts: np.ndarray, target: np.ndarray, positive: bool = True, lock=None) -> np.ndarray | None:
+        """One event: these contexts (the accepted one first, then replayed exemplars) belong to the pattern
+        embedded as `target` (or, for a reject, do not). Returns the value rows it changed (None: all).
         Readers holding `lock` never see a row half-written."""
         x = torch.from_numpy(np.atleast_2d(contexts).astype(np.float32))
-        candidates = torch.from_numpy(np.vstack([target[None, :], np.atleast_2d(negatives)]).astype(np.float32))
+        target_t = torch.from_numpy(np.asarray(target, dtype=np.float32))
         self.events += 1
         lock = lock or nullcontext()
         if self._optimizer is not None:
             with lock:
-                self._dense_steps(x, candidates, positive)
+                for _ in range(self.rule.steps):
+                    self._optimizer.zero_grad()
+                    out, _ = self.layer(x)
+                    _loss(out, target_t, positive).backward()
+                    self._optimizer.step()
             return None
-        return self._sparse_step(x, candidates, positive, lock)
+        return self._sparse_step(x, target_t, positive, lock)
 
-    def _dense_steps(self, x: torch.Tensor, candidates: torch.Tensor, positive: bool) -> None:
-        for _ in range(self.rule.steps):
-            self._optimizer.zero_grad()
-            out, _ = self.layer(x)
-            self._loss(out, candidates, positive).backward()
-            self._optimizer.step()
-
-    def _loss(self, out: torch.Tensor, candidates: torch.Tensor, positive: bool) -> torch.Tensor:
-        if not self.rule.contrast:
-            cosine = nn.functional.normalize(out, dim=-1) @ candidates[0]
-            return (1 - cosine).mean() if positive else cosine.clamp(min=0).mean()
-        logits = self.rule.temperature * nn.functional.normalize(out, dim=-1) @ candidates.T
-        if positive:
-            return nn.functional.cross_entropy(logits, torch.zeros(len(out), dtype=torch.long))
-        p_target = torch.softmax(logits, dim=-1)[:, 0]
-        return -torch.log1p(-p_target.clamp(max=1 - 1e-6)).mean()
-
-    def _sparse_step(self, x: torch.Tensor, candidates: torch.Tensor, positive: bool, lock) -> np.ndarray:
+    def _sparse_step(self, x: torch.Tensor, target: torch.Tensor, positive: bool, lock) -> np.ndarray:
         with torch.no_grad():
             slots, weights = self.layer.address(x)
         rows, counts = access_counts(slots)
@@ -118,7 +102,7 @@ class Learner:
         for _ in range(self.rule.steps):
             values = self.layer.values.detach()[rows_t].clone().requires_grad_(True)
             out, _ = self.layer(x, values, rows_t, address=(slots, weights))
-            self._loss(out, candidates, positive).backward()
+            _loss(out, target, positive).backward()
             grad = values.grad[torch.from_numpy(chosen)]
             with torch.no_grad(), lock:
                 self.layer.values[chosen_rows] -= (1 - slow) * self.rule.lr * grad
@@ -131,6 +115,12 @@ class Learner:
                 self.layer.values -= slow * self.rule.lr * self._slow
             self._slow.zero_()
         return chosen_rows.numpy()
+
+
+def _loss(out: torch.Tensor, target: torch.Tensor, positive: bool) -> torch.Tensor:
+    """Pull the model's view of each context towards the pattern's embedding, or (a reject) away from it."""
+    cosine = nn.functional.normalize(out, dim=-1) @ target
+    return (1 - cosine).mean() if positive else cosine.clamp(min=0).mean()
 
 
 class LowRank(nn.Module):

@@ -26,7 +26,14 @@ class ModelFileError(RuntimeError):
 def save(path: Path, layer: MemoryLayer, background: Background, exemplars: Exemplars, *, rule: Rule,
          embedding_model: str, last_event: int, events: int) -> None:
     """Write the whole model to a temp file, fsync it, and rename it over the old one."""
-    state = {
+    write(path, snapshot(layer, background, exemplars, rule=rule, embedding_model=embedding_model,
+                         last_event=last_event, events=events))
+
+
+def snapshot(layer: MemoryLayer, background: Background, exemplars: Exemplars, *, rule: Rule,
+             embedding_model: str, last_event: int, events: int) -> dict:
+    """A copy of everything saved, taken in milliseconds so that writing it need not block readers."""
+    return {
         "format": FORMAT,
         "shape": layer.shape.as_dict(),
         "rule": asdict(rule),
@@ -34,11 +41,14 @@ def save(path: Path, layer: MemoryLayer, background: Background, exemplars: Exem
         "last_event": last_event,
         "events": events,
         "weights": {name: t.detach().clone() for name, t in layer.state_dict().items()},
-        "background_df": torch.from_numpy(background.df),
+        "background_df": torch.from_numpy(background.df.copy()),
         "background_batches": background.batches,
         "exemplar_owners": list(exemplars.owners),
-        "exemplar_vectors": torch.from_numpy(exemplars.matrix()),
+        "exemplar_vectors": torch.from_numpy(exemplars.matrix().copy()),
     }
+
+
+def write(path: Path, state: dict) -> None:
     buffer = io.BytesIO()
     torch.save(state, buffer)
     path.parent.mkdir(parents=True, exist_ok=True)

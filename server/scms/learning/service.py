@@ -25,7 +25,6 @@ from scms.errors import ScmsError
 from scms.store.source import read_range
 
 log = logging.getLogger("scms")
-NEGATIVES = 16  # the patterns closest to the model's view of a context compete with the target in each step
 REPLAY = 2  # earlier exemplars of the same pattern replayed with each accept
 SAVE_AFTER = 5.0  # seconds without updates before the model is written
 VIEWS = 256  # the model's views of recent contexts, for repeated hovers
@@ -156,22 +155,15 @@ class ModelService:
         return jobs
 
     def _apply(self, job: Job) -> None:
+        started = time.perf_counter()
         context = self._vector(job)
         target = self._pattern_vector(job.pattern_id)
-        engine = self.engine
         if context is None or target is None:
             log.info("event %d not learned: no embedding for its context or pattern", job.event_id)
             self.last_event = job.event_id
             return
-        started = time.perf_counter()
-        negatives = [target]  # the default rule pulls towards (or pushes from) the target only
-        if self.learner.rule.contrast:
-            view = self.learner.outputs(context)[0]
-            with engine.lock:
-                near = [pid for pid, _ in engine.vectors.search(view, NEGATIVES + 1) if pid != job.pattern_id]
-                negatives = [v for pid in near[:NEGATIVES] if (v := engine.vectors.vector(pid)) is not None]
         batch = np.vstack([context[None, :], self.exemplars.of(job.pattern_id, REPLAY)])
-        self.learner.learn(batch, target, np.stack(negatives or [target]), positive=job.positive, lock=self._lock)
+        self.learner.learn(batch, target, positive=job.positive, lock=self._lock)
         with self._lock:
             if job.positive:
                 self.exemplars.add(job.pattern_id, context)
@@ -236,10 +228,9 @@ class ModelService:
         with self._lock:
             return self.exemplars.best(vector, limit) if self.exemplars is not None else {}
 
-    def shift(self, vector: np.ndarray, ids: list[str], vector_of: Callable[[str], np.ndarray | None]
-              ) -> dict[str, float]:
+    def shift(self, vector: np.ndarray, candidates: dict[str, np.ndarray]) -> dict[str, float]:
         """How much the model moves each candidate's cosine with this context: view(c)·e − c·e."""
-        if not ids or self.learner is None or self.learner.events == 0:
+        if not candidates or self.learner is None or self.learner.events == 0:
             return {}
         key = (vector.tobytes(), self.learner.events)
         with self._lock:
@@ -249,21 +240,25 @@ class ModelService:
                 self._views[key] = moved
                 if len(self._views) > VIEWS:
                     self._views.pop(next(iter(self._views)))
-        return {pid: float(moved @ e) for pid in ids if (e := vector_of(pid)) is not None}
+        ids = list(candidates)
+        return dict(zip(ids, (np.stack([candidates[i] for i in ids]) @ moved).tolist()))
 
     # saving
 
     def save(self) -> None:
+        """Write the model if it changed: copied under the lock, written (seconds on a slow disk) outside it."""
         with self._lock:
             if not self._dirty or self.learner is None:
                 return
-            try:
-                persist.save(self.path, self.learner.layer, self.learner.background, self.exemplars,
-                             rule=self.learner.rule, embedding_model=self.engine.embedder.name,
-                             last_event=self.last_event, events=self.learner.events)
-                self._dirty = False
-            except OSError as err:
-                log.warning("could not save the memory model: %s", err)
+            state = persist.snapshot(self.learner.layer, self.learner.background, self.exemplars,
+                                     rule=self.learner.rule, embedding_model=self.engine.embedder.name,
+                                     last_event=self.last_event, events=self.learner.events)
+            self._dirty = False
+        try:
+            persist.write(self.path, state)
+        except OSError as err:
+            self._dirty = True
+            log.warning("could not save the memory model: %s", err)
 
     def describe(self) -> dict:
         updates = sorted(self.update_ms)

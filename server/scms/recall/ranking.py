@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -27,8 +26,7 @@ class Learned(Protocol):
 
     def exemplar_hits(self, vector: np.ndarray, limit: int) -> dict[str, float]: ...
 
-    def shift(self, vector: np.ndarray, ids: list[str], vector_of: Callable[[str], np.ndarray | None]
-              ) -> dict[str, float]: ...
+    def shift(self, vector: np.ndarray, candidates: dict[str, np.ndarray]) -> dict[str, float]: ...
 
 
 @dataclass
@@ -57,17 +55,20 @@ def recall(conn: sqlite3.Connection, engine, text: str, *, settings: Settings, n
     exemplars = learned.exemplar_hits(vector, pool) if learned and vector is not None else {}
     minimum = settings.recall.min_similarity if threshold is None else threshold
     candidates: dict[str, tuple[float, float | None]] = {}
+    stored: dict[str, np.ndarray] = {}  # candidates' vectors: those faiss did not score, or all for the model
     for pattern_id in set(lexical_hits) | set(cosines) | set(exemplars):
         hit = lexical_hits.get(pattern_id)
         lexical = hit.similarity if hit else engine.lexical.similarity(terms, pattern_id)
         cosine = None
         if vector is not None:
             cosine = cosines.get(pattern_id)
-            if cosine is None:
-                stored = engine.vectors.vector(pattern_id)
-                cosine = float(stored @ vector) if stored is not None else None
+            if cosine is None or learned:
+                found = engine.vectors.vector(pattern_id)
+                if found is not None:
+                    stored[pattern_id] = found
+                    cosine = float(found @ vector) if cosine is None else cosine
         candidates[pattern_id] = (lexical, cosine)
-    shifts = learned.shift(vector, list(candidates), engine.vectors.vector) if learned and vector is not None else {}
+    shifts = learned.shift(vector, stored) if learned and vector is not None else {}
     scored = []
     for pattern_id, (lexical, cosine) in candidates.items():
         if mode == "embeddings":

@@ -105,6 +105,7 @@ class VectorIndex:
         self.tiers = {tier: TierIndex(dim) for tier in self.TIERS}
         self._ids: dict[int, str] = {}
         self._tier_of: dict[str, str] = {}
+        self._key_of: dict[str, int] = {}  # numeric_id hashes: kept, as hovers look vectors up by the hundred
 
     def __len__(self) -> int:
         return len(self._tier_of)
@@ -119,12 +120,13 @@ class VectorIndex:
         key = numeric_id(pattern_id)
         self._ids[key] = pattern_id
         self._tier_of[pattern_id] = tier
+        self._key_of[pattern_id] = key
         self.tiers[tier].add(key, vector.astype(np.float32))
 
     def remove(self, pattern_id: str) -> None:
         tier = self._tier_of.pop(pattern_id, None)
         if tier is not None:
-            self.tiers[tier].remove(numeric_id(pattern_id))
+            self.tiers[tier].remove(self._key_of.pop(pattern_id))
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[str, float]]:
         hits = [(self._ids[key], score) for index in self.tiers.values() for key, score in index.search(query, k)]
@@ -173,6 +175,7 @@ class VectorIndex:
             key = numeric_id(pattern_id)
             self._ids[key] = pattern_id
             self._tier_of[pattern_id] = tier
+            self._key_of[pattern_id] = key
             keys.append(key)
         if keys:
             self.tiers[tier].add_many(keys, vectors)
@@ -182,4 +185,4 @@ class VectorIndex:
 
     def vector(self, pattern_id: str) -> np.ndarray | None:
         tier = self._tier_of.get(pattern_id)
-        return self.tiers[tier].vectors.get(numeric_id(pattern_id)) if tier else None
+        return self.tiers[tier].vectors.get(self._key_of[pattern_id]) if tier else None

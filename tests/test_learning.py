@@ -13,6 +13,7 @@ from scms.learning.exemplars import Exemplars
 from scms.learning.learner import Learner, Rule
 from scms.learning.memory_layer import MemoryLayer, Shape
 from scms.learning.slots import Background, background, top_slots
+from scms.learning.view import View
 from conftest import STDLIB
 
 SMALL = Shape(heads=2, key_dim=16, sub_keys=32, k=8, value_dim=32)
@@ -151,3 +152,13 @@ def test_a_damaged_model_file_is_refused_with_a_reason(vectors, tmp_path, damage
     with pytest.raises(persist.ModelFileError) as error:
         persist.load(path, model)
     assert persist.FILE in str(error.value)
+
+
+def test_the_numpy_view_that_hovers_use_matches_the_torch_forward_as_the_model_learns(vectors):
+    learner = fresh(vectors, Rule(), Shape())
+    view = View(learner.layer)
+    for i in range(4):
+        learner.learn(vectors[64 + i:67 + i], vectors[80 + i])
+        for x in vectors[88:96]:
+            assert np.allclose(view(x), learner.outputs(x)[0], atol=1e-5)
+    assert not np.allclose(view(vectors[64]), vectors[64], atol=1e-3)  # it has learned something to match

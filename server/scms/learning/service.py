@@ -21,6 +21,7 @@ from scms.learning.learner import Learner, Rule
 from scms.learning.memory_layer import MemoryLayer, Shape
 from scms.learning.ordinary_code import stdlib_functions
 from scms.learning.slots import Background, background
+from scms.learning.view import View
 from scms.errors import ScmsError
 from scms.store.source import read_range
 
@@ -59,6 +60,7 @@ class ModelService:
         self._worker: threading.Thread | None = None
         self._dirty = False
         self._views: dict[tuple[bytes, int], np.ndarray] = {}
+        self._view: View | None = None
 
     # starting
 
@@ -79,7 +81,7 @@ class ModelService:
             learner = Learner(layer, ground, Rule(top_t=settings.top_slots, lr=settings.learning_rate))
             learner.events = events
             with self._lock:
-                self.learner, self.exemplars = learner, exemplars
+                self.learner, self.exemplars, self._view = learner, exemplars, View(layer)
                 self.state = "ready"
         except Exception as err:  # the model is an extra: recall works without it
             self.state = "failed"
@@ -236,7 +238,7 @@ class ModelService:
         with self._lock:
             moved = self._views.get(key)
             if moved is None:  # hovers on one unit repeat: its view is kept until the model changes
-                moved = self.learner.outputs(vector)[0] - vector
+                moved = self._view(vector) - vector
                 self._views[key] = moved
                 if len(self._views) > VIEWS:
                     self._views.pop(next(iter(self._views)))

@@ -56,7 +56,8 @@ def recall(conn: sqlite3.Connection, engine, text: str, *, settings: Settings, n
     minimum = settings.recall.min_similarity if threshold is None else threshold
     candidates: dict[str, tuple[float, float | None]] = {}
     stored: dict[str, np.ndarray] = {}  # candidates' vectors: those faiss did not score, or all for the model
-    for pattern_id in set(lexical_hits) | set(cosines) | set(exemplars):
+    closest = list(exemplars)[:limit]  # patterns found only through their accepted code join as few as are shown
+    for pattern_id in set(lexical_hits) | set(cosines) | set(closest):
         hit = lexical_hits.get(pattern_id)
         lexical = hit.similarity if hit else engine.lexical.similarity(terms, pattern_id)
         cosine = None

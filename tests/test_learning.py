@@ -162,3 +162,17 @@ def test_the_numpy_view_that_hovers_use_matches_the_torch_forward_as_the_model_l
         for x in vectors[88:96]:
             assert np.allclose(view(x), learner.outputs(x)[0], atol=1e-5)
     assert not np.allclose(view(vectors[64]), vectors[64], atol=1e-3)  # it has learned something to match
+
+
+def test_exemplars_answer_each_pattern_with_its_closest_accepted_context(vectors):
+    exemplars = Exemplars(SMALL.dim)
+    owners = [f"p{i % 7}" for i in range(90)]
+    exemplars.extend(owners, vectors[:90])
+    query = vectors[95]
+    cosines = vectors[:90] @ query
+    expected = {}
+    for owner, cosine in sorted(zip(owners, cosines), key=lambda pair: -pair[1]):
+        expected.setdefault(owner, float(cosine))
+    assert exemplars.best(query, 3) == dict(list(expected.items())[:3])
+    assert exemplars.best(query, 7) == expected
+    assert len(exemplars) == 90 and exemplars.of("p3", 2).shape == (2, SMALL.dim)

@@ -31,14 +31,6 @@ class Exemplars:
         self._vectors[len(self.owners):needed] = vectors
         self.owners.extend(owners)
 
-    def remove(self, owner: str) -> None:
-        keep = [i for i, o in enumerate(self.owners) if o != owner]
-        if len(keep) != len(self.owners):
-            vectors = self.matrix()[keep].copy()
-            self.owners = [self.owners[i] for i in keep]
-            self._vectors = np.zeros((max(64, len(keep)), self.dim), dtype=np.float32)
-            self._vectors[:len(keep)] = vectors
-
     def of(self, owner: str, limit: int) -> np.ndarray:
         """The owner's most recent `limit` exemplars."""
         rows = [i for i, o in enumerate(self.owners) if o == owner][-limit:] if limit else []
@@ -49,8 +41,16 @@ class Exemplars:
         if not self.owners:
             return {}
         cosines = self.matrix() @ vector
+        shortlist = 8 * limit  # enough rows for `limit` owners unless a few owners hold most exemplars
+        if len(cosines) > shortlist:
+            order = np.argpartition(-cosines, shortlist)[:shortlist]
+            order = order[np.argsort(-cosines[order])]
+            if len({self.owners[i] for i in order}) < limit:
+                order = np.argsort(-cosines)
+        else:
+            order = np.argsort(-cosines)
         found: dict[str, float] = {}
-        for i in np.argsort(-cosines):
+        for i in order:
             owner = self.owners[i]
             if owner not in found:
                 found[owner] = float(cosines[i])

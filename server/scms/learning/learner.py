@@ -67,7 +67,7 @@ class Learner:
     def outputs(self, contexts: np.ndarray) -> np.ndarray:
         """The model's view of each context: unit vectors in pattern-embedding space."""
         with torch.no_grad():
-            out, _ = self.layer(torch.from_numpy(np.atleast_2d(contexts).astype(np.float32)))
+            out = self.layer(torch.from_numpy(np.atleast_2d(contexts).astype(np.float32)))
             return nn.functional.normalize(out, dim=-1).numpy()
 
     # learning
@@ -84,7 +84,7 @@ class Learner:
             with lock:
                 for _ in range(self.rule.steps):
                     self._optimizer.zero_grad()
-                    out, _ = self.layer(x)
+                    out = self.layer(x)
                     _loss(out, target_t, positive).backward()
                     self._optimizer.step()
             return None
@@ -101,7 +101,7 @@ class Learner:
         slow = self.rule.slow_share if self.rule.slow_every else 0.0
         for _ in range(self.rule.steps):
             values = self.layer.values.detach()[rows_t].clone().requires_grad_(True)
-            out, _ = self.layer(x, values, rows_t, address=(slots, weights))
+            out = self.layer(x, values, rows_t, address=(slots, weights))
             _loss(out, target, positive).backward()
             grad = values.grad[torch.from_numpy(chosen)]
             with torch.no_grad(), lock:

@@ -36,15 +36,6 @@ class Shape:
         return asdict(self)
 
 
-@dataclass
-class Read:
-    """What one forward pass touched: slot ids and their softmax weights, per input and head."""
-
-    slots: torch.Tensor  # (batch, heads, k) int64
-    weights: torch.Tensor  # (batch, heads, k)
-    gate: torch.Tensor  # (batch, value_dim)
-
-
 class MemoryLayer(nn.Module):
     """Context embedding in, context embedding plus what memory recalls for it out."""
 
@@ -81,7 +72,7 @@ class MemoryLayer(nn.Module):
         return slots, torch.softmax(best, dim=-1)
 
     def forward(self, x: torch.Tensor, values: torch.Tensor | None = None, rows: torch.Tensor | None = None,
-                address: tuple[torch.Tensor, torch.Tensor] | None = None) -> tuple[torch.Tensor, Read]:
+                address: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
         """`values`/`rows`: read these value rows (for the sorted slot ids `rows`) instead of the table, to get
         their gradient; `address`: the slots and weights from an earlier `address(x)`."""
         slots, weights = self.address(x) if address is None else address
@@ -91,7 +82,7 @@ class MemoryLayer(nn.Module):
             read = values[torch.searchsorted(rows, slots)]  # rows holds every slot read
         memory = (weights.unsqueeze(-1) * read).sum(dim=(1, 2))
         gate = torch.nn.functional.silu(self.gate(x))
-        return x + self.out(gate * memory), Read(slots, weights, gate)
+        return x + self.out(gate * memory)
 
 
 def _unit(t: torch.Tensor) -> torch.Tensor:

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 
 from conftest import line_of, stdlib_project
 from scms.config import Settings
@@ -78,12 +79,15 @@ def test_a_reject_is_learned_as_a_negative_example(learned):
     context = unit(memory, "tarfile.py", "def _block(")
     with memory.ws.db.read() as conn:
         vector = memory.engine.context_vector(conn, context.text, wait=True)
+        accepted = memory.engine.context_vector(conn, unit(memory, "tarfile.py", "def copyfileobj(").text, wait=True)
     target = {pattern.id: memory.engine.vectors.vector(pattern.id)}
     before = memory.learning.shift(vector, target)[pattern.id]
+    assert memory.learning.shift(accepted, target)[pattern.id] > 0
     memory.reject(pattern.id, context)
     memory.learning.wait_idle()
     assert memory.status()["model"]["events"] == 3 and memory.status()["model"]["exemplars"] == 2
     assert memory.learning.shift(vector, target)[pattern.id] < before
+    assert memory.learning.shift(accepted, target)[pattern.id] > 0  # the reject did not undo the other accept
 
 
 def test_the_model_is_saved_and_reloaded_without_learning_twice(root: Path, learned):
@@ -116,6 +120,27 @@ def test_a_damaged_model_file_means_a_fresh_model_that_relearns_from_the_store(r
         finally:
             again.close()
         persist.load(path, "all-MiniLM-L6-v2")  # the fresh model was written whole
+    finally:
+        path.write_bytes(saved)
+
+
+def test_a_model_from_a_replaced_store_is_not_trusted(root: Path, learned):
+    memory, _ = learned
+    memory.learning.save()
+    path = root / ".scms/model" / persist.FILE
+    saved = path.read_bytes()
+    state = torch.load(path, weights_only=True)
+    state["last_event"] = 10**6  # learned events this store never had: its database was restored or recreated
+    torch.save(state, path)
+    try:
+        again = open_ready(root)
+        try:
+            again.learning.wait_idle()
+            [notice] = again.notices
+            assert "the store was replaced" in notice
+            assert again.status()["model"]["events"] == 3 and again.status()["model"]["exemplars"] == 2
+        finally:
+            again.close()
     finally:
         path.write_bytes(saved)
 

@@ -164,6 +164,12 @@ class Memory:
             self.learning = ModelService(self.ws.scms_dir / "model", self.engine)
             self.learning.start(self.settings.learning, report)
 
+    def _model_state(self) -> str:
+        if not self.settings.learning.enabled or not self.settings.recall.embeddings:
+            return "off"
+        return {"lexical": "not started", "loading": "waiting for embeddings",
+                "failed": "off (no embeddings)"}.get(self.engine.state, "starting")
+
     @property
     def notices(self) -> list[str]:
         """What the user should hear about loading: a rebuilt index, a fresh memory model."""
@@ -202,6 +208,5 @@ class Memory:
             "warnings": list(self.last_sync.warnings),
             "recall": self.recall_state,
             "embeddingQueue": self.engine.pending,
-            "model": self.learning.describe() if self.learning else
-            {"state": "off" if not self.settings.learning.enabled else "waiting for embeddings"},
+            "model": self.learning.describe() if self.learning else {"state": self._model_state()},
         }

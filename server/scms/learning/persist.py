@@ -85,13 +85,13 @@ def load(path: Path, embedding_model: str) -> tuple[MemoryLayer, Background, Exe
             raise ModelFileError(f"{path.name} has background statistics for {df.shape} slots")
         vectors = state["exemplar_vectors"].numpy()
         owners = [str(o) for o in state["exemplar_owners"]]
-        if len(owners) != len(vectors) or (len(vectors) and vectors.shape[1] != layer.shape.dim):
+        if vectors.ndim != 2 or len(owners) != len(vectors) or vectors.shape[1] != layer.shape.dim:
             raise ModelFileError(f"{path.name} has {len(owners)} exemplar owners for {len(vectors)} vectors")
         exemplars = Exemplars(layer.shape.dim)
         exemplars.extend(owners, vectors)
-        meta = {"rule": state["rule"], "last_event": int(state["last_event"]), "events": int(state["events"])}
+        meta = {"last_event": int(state["last_event"]), "events": int(state["events"])}  # the rule: from settings
         return layer, Background(df, int(state["background_batches"])), exemplars, meta
     except ModelFileError:
         raise
-    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
+    except Exception as err:  # whatever a damaged file makes go wrong, it means a fresh model
         raise ModelFileError(f"{path.name} is damaged ({type(err).__name__}: {err})") from err

@@ -24,6 +24,7 @@ from scms.learning.slots import Background, background
 from scms.learning.view import View
 from scms.errors import ScmsError
 from scms.store.source import read_range
+from scms.store.text import content_hash
 
 log = logging.getLogger("scms")
 REPLAY = 2  # earlier exemplars of the same pattern replayed with each accept
@@ -61,6 +62,8 @@ class ModelService:
         self._dirty = False
         self._views: dict[tuple[bytes, int], np.ndarray] = {}
         self._view: View | None = None
+        self._version = 0
+        self._closing = False
 
     # starting
 
@@ -78,6 +81,9 @@ class ModelService:
             else:
                 layer, ground, exemplars, meta = loaded
                 events, self.last_event = meta["events"], meta["last_event"]
+            if self._closing:
+                self.state = "off"
+                return
             learner = Learner(layer, ground, Rule(top_t=settings.top_slots, lr=settings.learning_rate))
             learner.events = events
             with self._lock:
@@ -96,7 +102,13 @@ class ModelService:
 
     def _load(self):
         try:
-            return persist.load(self.path, self.engine.embedder.name)
+            loaded = persist.load(self.path, self.engine.embedder.name)
+            with self.engine.ws.db.read() as conn:
+                newest = conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+            if loaded[3]["last_event"] > newest:
+                raise persist.ModelFileError(f"{self.path.name} has learned event {loaded[3]['last_event']}, "
+                                             f"past this store's last ({newest}): the store was replaced")
+            return loaded
         except FileNotFoundError:
             return None
         except persist.ModelFileError as err:
@@ -125,19 +137,26 @@ class ModelService:
             try:
                 token = self._wake.get(timeout=SAVE_AFTER)
             except queue.Empty:
-                self.save()
-                continue
+                token = "save"
             try:
                 if token is None:
                     return
+                if token == "save":
+                    self.save()
+                    continue
                 for job in self._unlearned():
+                    if self._closing:
+                        return
                     try:
                         self._apply(job)
                     except Exception:  # one bad event must not stop learning
                         log.exception("learning from event %d failed", job.event_id)
                         self.last_event = job.event_id
+            except Exception:  # nor a database error or a failed save: the next wake tries again
+                log.exception("the memory model's worker")
             finally:
-                self._wake.task_done()
+                if token != "save":
+                    self._wake.task_done()
 
     def _unlearned(self) -> list[Job]:
         """Accepts and rejects in a context logged after the last one learned, oldest first."""
@@ -151,6 +170,8 @@ class ModelService:
             key = evidence.get("content_hash") if kind == "accepted" else data.get("context_hash")
             with self._lock:
                 text = self._texts.pop(event_id, None)
+                for stale in [e for e in self._texts if e <= event_id]:
+                    del self._texts[stale]  # events without a context, or learned from the log already
             if key:
                 where = (evidence["file"], evidence["start_line"], evidence["end_line"]) if evidence else None
                 jobs.append(Job(event_id, pattern_id, text, key, kind == "accepted", where))
@@ -164,12 +185,13 @@ class ModelService:
             log.info("event %d not learned: no embedding for its context or pattern", job.event_id)
             self.last_event = job.event_id
             return
-        batch = np.vstack([context[None, :], self.exemplars.of(job.pattern_id, REPLAY)])
-        self.learner.learn(batch, target, positive=job.positive, lock=self._lock)
+        replay = self.exemplars.of(job.pattern_id, REPLAY) if job.positive else context[None, :][:0]
+        self.learner.learn(np.vstack([context[None, :], replay]), target, positive=job.positive, lock=self._lock)
         with self._lock:
             if job.positive:
                 self.exemplars.add(job.pattern_id, context)
             self.last_event = job.event_id
+            self._version += 1  # hovers' cached views of the old model are stale from here on
             self._dirty = True
         self.update_ms.append((time.perf_counter() - started) * 1000)
         del self.update_ms[:-1000]
@@ -195,7 +217,7 @@ class ModelService:
                                (job.key, engine.embedder.name)).fetchone()
         if row is not None:
             return np.frombuffer(row[0], dtype=np.float32)
-        text = job.text if job.text is not None else self._code_of(job)
+        text = job.text if job.text is not None and content_hash(job.text) == job.key else self._code_of(job)
         if text is None:
             return None
         vector = engine.embedder.encode([text])[0]
@@ -234,7 +256,7 @@ class ModelService:
         """How much the model moves each candidate's cosine with this context: view(c)·e − c·e."""
         if not candidates or self.learner is None or self.learner.events == 0:
             return {}
-        key = (vector.tobytes(), self.learner.events)
+        key = (vector.tobytes(), self._version)
         with self._lock:
             moved = self._views.get(key)
             if moved is None:  # hovers on one unit repeat: its view is kept until the model changes
@@ -270,7 +292,12 @@ class ModelService:
                 "file": str(self.path)}
 
     def close(self) -> None:
+        """Stop learning (after the event in hand) and save; never while the worker might still write."""
+        self._closing = True
         if self._worker is not None:
             self._wake.put(None)
             self._worker.join(timeout=30)
+            if self._worker.is_alive():
+                log.warning("the memory model's worker did not stop; the next start relearns what it missed")
+                return
         self.save()

@@ -56,7 +56,7 @@ def recall(conn: sqlite3.Connection, engine, text: str, *, settings: Settings, n
     minimum = settings.recall.min_similarity if threshold is None else threshold
     candidates: dict[str, tuple[float, float | None]] = {}
     stored: dict[str, np.ndarray] = {}  # candidates' vectors: those faiss did not score, or all for the model
-    closest = list(exemplars)[:limit]  # patterns found only through their accepted code join as few as are shown
+    closest = [p for p in exemplars if p in engine.vectors][:limit]  # archived patterns' exemplars do not count
     for pattern_id in set(lexical_hits) | set(cosines) | set(closest):
         hit = lexical_hits.get(pattern_id)
         lexical = hit.similarity if hit else engine.lexical.similarity(terms, pattern_id)

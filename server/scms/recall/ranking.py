@@ -19,6 +19,7 @@ EMBEDDING = 0.2  # chosen on the dev half of the quality benchmark (MRR 0.474 at
 WEIGHTS = {"relevance": 0.75, "tier": 0.15, "retention": 0.10}
 MODES = ("fused", "lexical", "embeddings")
 MODEL = 0.25  # weight of the memory model's shift, chosen by the continual-learning benchmark
+LEARNED = 0.5  # weight of the learned gain inside fused relevance, chosen by benchmarks/learning_fused.py
 
 
 class Learned(Protocol):
@@ -79,6 +80,7 @@ def recall(conn: sqlite3.Connection, engine, text: str, *, settings: Settings, n
         else:
             relevance = lexical
         gain = _learned_gain(cosine, exemplars.get(pattern_id), shifts.get(pattern_id))
+        gain *= LEARNED if mode == "fused" else 1.0
         relevance += gain
         if relevance >= minimum:
             scored.append((relevance, pattern_id, lexical, cosine, gain))

@@ -1,4 +1,4 @@
-"""`python -m benchmarks [lsp] [quality]`: run the benchmarks and write their figures into docs/benchmarks.md."""
+"""`python -m benchmarks [lsp] [quality] [learning]`: run the benchmarks and write their figures into docs/benchmarks.md."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ import argparse
 import asyncio
 import statistics
 
-from benchmarks import continual_report, learning_fused, lsp_latency, plots, recall_quality
+from benchmarks import continual, continual_report, learning_fused, lsp_latency, plots, recall_quality
 from benchmarks.report import machine, write_section
 from scms.learning.learner import Rule
 from scms.learning.memory_layer import Shape
-from benchmarks import continual
 
 
 def lsp(sizes: tuple[int, ...], hovers: int, real_count: int) -> None:

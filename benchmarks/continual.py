@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from benchmarks.validation_stream import Stream
+from scms.learning.exemplars import Exemplars as ExemplarStore
 from scms.learning.learner import Learner, Rule
 from scms.learning.memory_layer import MemoryLayer, Shape
 from scms.learning.service import BACKGROUND_BATCH, REPLAY
@@ -43,22 +44,21 @@ class Exemplars(Embeddings):
 
     def __init__(self, stream: Stream) -> None:
         super().__init__(stream)
-        self.keys: list[np.ndarray] = []
+        self.store = ExemplarStore(stream.patterns.shape[1])  # the server's own, owners as pattern indexes
         self.owners: list[int] = []
 
     def scores(self, contexts: np.ndarray) -> np.ndarray:
         base = super().scores(contexts)
-        if self.keys:
-            hits = contexts @ np.stack(self.keys).T
-            np.maximum.at(base, (slice(None), np.array(self.owners)), hits)
+        if self.owners:
+            np.maximum.at(base, (slice(None), np.array(self.owners)), contexts @ self.store.matrix().T)
         return base
 
     def learn(self, context: np.ndarray, target: int) -> None:
-        self.keys.append(context)
+        self.store.add(str(target), context)
         self.owners.append(target)
 
     def of(self, target: int, limit: int) -> list[np.ndarray]:
-        return [k for k, o in zip(self.keys, self.owners) if o == target][-limit:]
+        return list(self.store.of(str(target), limit))
 
 
 class Model(Exemplars):

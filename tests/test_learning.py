@@ -116,8 +116,8 @@ def test_save_and_load_round_trip_exactly(vectors, tmp_path):
     exemplars.add("p1", vectors[64])
     exemplars.add("p2", vectors[65])
     path = tmp_path / "model" / persist.FILE
-    persist.save(path, learner.layer, learner.background, exemplars, rule=learner.rule,
-                 embedding_model="all-MiniLM-L6-v2", last_event=42, events=1)
+    persist.write(path, persist.snapshot(learner.layer, learner.background, exemplars, rule=learner.rule,
+                                         embedding_model="all-MiniLM-L6-v2", last_event=42, events=1))
     layer, ground, loaded, meta = persist.load(path, "all-MiniLM-L6-v2")
     for name, tensor in learner.layer.state_dict().items():
         assert torch.equal(tensor, layer.state_dict()[name]), name
@@ -133,8 +133,8 @@ def test_save_and_load_round_trip_exactly(vectors, tmp_path):
 def test_a_damaged_model_file_is_refused_with_a_reason(vectors, tmp_path, damage):
     learner = fresh(vectors)
     path = tmp_path / persist.FILE
-    persist.save(path, learner.layer, learner.background, Exemplars(SMALL.dim), rule=learner.rule,
-                 embedding_model="all-MiniLM-L6-v2", last_event=0, events=0)
+    persist.write(path, persist.snapshot(learner.layer, learner.background, Exemplars(SMALL.dim),
+                                         rule=learner.rule, embedding_model="all-MiniLM-L6-v2", last_event=0, events=0))
     data = path.read_bytes()
     model = "all-MiniLM-L6-v2"
     if damage == "truncated":

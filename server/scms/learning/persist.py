@@ -23,13 +23,6 @@ class ModelFileError(RuntimeError):
     """The model file is missing a part, from another version, or not a model file at all."""
 
 
-def save(path: Path, layer: MemoryLayer, background: Background, exemplars: Exemplars, *, rule: Rule,
-         embedding_model: str, last_event: int, events: int) -> None:
-    """Write the whole model to a temp file, fsync it, and rename it over the old one."""
-    write(path, snapshot(layer, background, exemplars, rule=rule, embedding_model=embedding_model,
-                         last_event=last_event, events=events))
-
-
 def snapshot(layer: MemoryLayer, background: Background, exemplars: Exemplars, *, rule: Rule,
              embedding_model: str, last_event: int, events: int) -> dict:
     """A copy of everything saved, taken in milliseconds so that writing it need not block readers."""
@@ -49,6 +42,7 @@ def snapshot(layer: MemoryLayer, background: Background, exemplars: Exemplars, *
 
 
 def write(path: Path, state: dict) -> None:
+    """Write a snapshot to a temp file, fsync it, and rename it over the old one."""
     buffer = io.BytesIO()
     torch.save(state, buffer)
     path.parent.mkdir(parents=True, exist_ok=True)

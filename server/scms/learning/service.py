@@ -210,21 +210,9 @@ class ModelService:
         return vector
 
     def _vector(self, job: Job) -> np.ndarray | None:
-        """The context's embedding, from the caches; embedded now (and cached in the db) when only text is known."""
-        engine = self.engine
-        with engine.ws.db.read() as conn:
-            row = conn.execute("SELECT vector FROM embeddings WHERE content_hash = ? AND model = ?",
-                               (job.key, engine.embedder.name)).fetchone()
-        if row is not None:
-            return np.frombuffer(row[0], dtype=np.float32)
-        text = job.text if job.text is not None and content_hash(job.text) == job.key else self._code_of(job)
-        if text is None:
-            return None
-        vector = engine.embedder.encode([text])[0]
-        with engine.ws.db.write() as conn:
-            conn.execute("INSERT OR REPLACE INTO embeddings (content_hash, model, vector) VALUES (?, ?, ?)",
-                         (job.key, engine.embedder.name, vector.astype(np.float32).tobytes()))
-        return vector
+        """The context's embedding: cached, or of its code (handed over, or read again), embedded now."""
+        return self.engine.vector_of(job.key, lambda: job.text if job.text is not None
+                                     and content_hash(job.text) == job.key else self._code_of(job))
 
     def _code_of(self, job: Job) -> str | None:
         """An accept made while the model was not running (the CLI, learning off): its code, if unchanged."""

@@ -224,9 +224,7 @@ class RecallEngine:
     def _embed_batch(self, batch: list[tuple[str, str, str, str]]) -> None:
         assert self.embedder is not None
         vectors = self.embedder.encode([job[2] for job in batch], batch_size=BATCH)
-        with self.ws.db.write() as conn:
-            conn.executemany("INSERT OR REPLACE INTO embeddings (content_hash, model, vector) VALUES (?, ?, ?)",
-                             [(job[1], self.embedder.name, vector.tobytes()) for job, vector in zip(batch, vectors)])
+        self._store([job[1] for job in batch], vectors)
         with self._lock:
             for (kind, key, _text, extra), vector in zip(batch, vectors):
                 if kind == "context":
@@ -236,6 +234,22 @@ class RecallEngine:
                     if self.lexical.has(pattern_id):  # not archived meanwhile
                         self.vectors.add(pattern_id, tier, vector)  # type: ignore[union-attr]
                         self._dirty = True
+
+    def _store(self, keys: list[str], vectors: np.ndarray) -> None:
+        with self.ws.db.write() as conn:
+            conn.executemany("INSERT OR REPLACE INTO embeddings (content_hash, model, vector) VALUES (?, ?, ?)",
+                             [(key, self.embedder.name, vector.astype(np.float32).tobytes())  # type: ignore[union-attr]
+                              for key, vector in zip(keys, vectors)])
+
+    def vector_of(self, key: str, text: Callable[[], str | None]) -> np.ndarray | None:
+        """The embedding cached under this content hash; else of `text()` (None: give up), embedded now and
+        cached. Slow when it embeds: worker threads only."""
+        with self.ws.db.read() as conn:
+            vector = self._cached(conn, key)
+        if vector is None and (code := text()) is not None:
+            vector = self.embedder.encode([code])[0]  # type: ignore[union-attr]
+            self._store([key], vector[None, :])
+        return vector
 
     def _cached(self, conn: sqlite3.Connection, key: str) -> np.ndarray | None:
         row = conn.execute("SELECT vector FROM embeddings WHERE content_hash = ? AND model = ?",

@@ -8,8 +8,8 @@ import statistics
 
 from benchmarks import continual, continual_report, learning_fused, lsp_latency, plots, recall_quality
 from benchmarks.report import machine, write_section
-from scms.learning.learner import Rule
-from scms.learning.memory_layer import Shape
+from scms.learn.learner import Rule
+from scms.learn.memory_layer import Shape
 
 
 def lsp(sizes: tuple[int, ...], hovers: int, real_count: int) -> None:

@@ -15,11 +15,11 @@ import numpy as np
 import torch
 
 from benchmarks.validation_stream import Stream
-from scms.learning.exemplars import Exemplars as ExemplarStore
-from scms.learning.learner import Learner, Rule
-from scms.learning.memory_layer import MemoryLayer, Shape
-from scms.learning.service import BACKGROUND_BATCH, REPLAY
-from scms.learning.slots import background as background_of
+from scms.learn.exemplars import Exemplars as ExemplarStore
+from scms.learn.learner import Learner, Rule
+from scms.learn.memory_layer import MemoryLayer, Shape
+from scms.learn.service import BACKGROUND_BATCH, REPLAY
+from scms.learn.slots import background as background_of
 from scms.recall.ranking import MODEL
 
 EARLY = 100  # patterns whose retention we follow

@@ -11,8 +11,8 @@ import torch
 
 from benchmarks import continual, validation_stream
 from benchmarks.continual import Embeddings, Exemplars, Figures, Model, Run
-from scms.learning.learner import Rule
-from scms.learning.memory_layer import Shape
+from scms.learn.learner import Rule
+from scms.learn.memory_layer import Shape
 
 SPARSE_LR = (8.0, 24.0, 48.0, 96.0, 192.0)
 DENSE_LR = (1.0, 3.0, 10.0, 30.0)
@@ -107,16 +107,17 @@ def service_latency(accepts: int = 200) -> dict[str, float]:
     import tempfile
     from pathlib import Path
 
-    from benchmarks.corpus import functions
+    from benchmarks.corpus import functions, inside, link_stdlib
     from scms.memory import Memory
 
     corpus = [f for f in functions(min_lines=4, max_lines=40)][: accepts * 2]
     with tempfile.TemporaryDirectory(prefix="scms-learning-") as tmp:
         memory = Memory.open(Path(tmp))
+        link_stdlib(memory.ws.root)
         try:
-            patterns = [memory.remember(memory.code_from_text(f.path, f.text, f.start, f.end)).id
+            patterns = [memory.remember(memory.code_from_text(inside(memory.ws.root, f), f.text, f.start, f.end)).id
                         for f in corpus[:accepts]]
-            contexts = [memory.code_from_text(f.path, f.text, f.start, f.end) for f in corpus[accepts:]]
+            contexts = [memory.code_from_text(inside(memory.ws.root, f), f.text, f.start, f.end) for f in corpus[accepts:]]
             memory.start_model()
             memory.engine.prepare([c.text for c in contexts])
             memory.engine.wait_idle()

@@ -21,6 +21,19 @@ class Function:
     text: str  # the whole file's text
 
 
+def link_stdlib(root: Path) -> None:
+    """Put the standard library inside a benchmark's workspace (a symlink): the store takes code only from
+    the workspace it belongs to."""
+    link = root / "stdlib"
+    if not link.is_symlink():
+        link.symlink_to(STDLIB, target_is_directory=True)
+
+
+def inside(root: Path, function: Function) -> Path:
+    """The function's file as seen through the workspace's `stdlib` link."""
+    return root / "stdlib" / function.path.relative_to(STDLIB)
+
+
 def stdlib_files() -> list[Path]:
     return sorted(p for p in STDLIB.rglob("*.py") if not any(part in SKIP for part in p.relative_to(STDLIB).parts))
 

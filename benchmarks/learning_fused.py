@@ -12,6 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.corpus import inside, link_stdlib
 from benchmarks.recall_quality import _metrics, _rank, _source, build_cases
 from scms.memory import Memory
 from scms.recall import ranking
@@ -26,6 +27,7 @@ def run(targets: int = 300, distractors: int = 1000, seed: int = 17) -> dict:
     defaults = ranking.LEARNED, ranking.MODEL
     with tempfile.TemporaryDirectory(prefix="scms-learning-fused-") as tmp:
         memory = Memory.open(Path(tmp))
+        link_stdlib(memory.ws.root)
         try:
             ids = [_remember(memory, c.pattern) for c in cases]
             for f in others[:distractors]:
@@ -43,7 +45,7 @@ def run(targets: int = 300, distractors: int = 1000, seed: int = 17) -> dict:
             before = measure(1)
             for pattern_id, case in zip(ids, cases):
                 for f in case.contexts[:-1]:
-                    memory.accept(pattern_id, memory.code_from_text(f.path, f.text, f.start, f.end))
+                    memory.accept(pattern_id, memory.code_from_text(inside(memory.ws.root, f), f.text, f.start, f.end))
             memory.learning.wait_idle()
             results, tuning = {}, {}
             for weight in WEIGHTS:
@@ -63,4 +65,4 @@ def run(targets: int = 300, distractors: int = 1000, seed: int = 17) -> dict:
 
 
 def _remember(memory: Memory, f) -> str:
-    return memory.remember(memory.code_from_text(f.path, f.text, f.start, f.end), title=f"{f.path.stem}.{f.name}").id
+    return memory.remember(memory.code_from_text(inside(memory.ws.root, f), f.text, f.start, f.end), title=f"{f.path.stem}.{f.name}").id

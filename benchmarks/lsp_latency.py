@@ -16,7 +16,7 @@ from pygls.lsp.client import LanguageClient
 
 import numpy as np
 
-from benchmarks.corpus import Function, functions
+from benchmarks.corpus import Function, functions, inside, link_stdlib
 from scms.memory import Memory
 from scms.recall.engine import pattern_text
 from scms.store.text import content_hash
@@ -66,11 +66,12 @@ def build_store(root: Path, corpus: list[Function], count: int, real: dict[str, 
     """Remember `count` stdlib functions as patterns (patterns per second into the store), then fill the
     embedding cache: real vectors where the cache has them, else a real one reused with a little noise."""
     memory = Memory.open(root)
+    link_stdlib(memory.ws.root)
     try:
         started = time.perf_counter()
         keys = []
         for function in corpus[:count]:
-            code = memory.code_from_text(function.path, function.text, function.start, function.end)
+            code = memory.code_from_text(inside(root, function), function.text, function.start, function.end)
             pattern = memory.remember(code, title=f"{function.path.stem}.{function.name}")
             keys.append(content_hash(pattern_text(pattern.title, pattern.body, pattern.snippet)))
         rate = count / (time.perf_counter() - started)

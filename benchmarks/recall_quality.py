@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.corpus import Function, functions
+from benchmarks.corpus import Function, functions, inside, link_stdlib
 from scms.memory import Memory
 from scms.recall import ranking
 
@@ -91,15 +91,16 @@ def run(targets: int = 300, distractors: int = 1000, seed: int = 11) -> dict:
     random.Random(seed).shuffle(others)
     with tempfile.TemporaryDirectory(prefix="scms-quality-") as tmp:
         memory = Memory.open(Path(tmp))
+        link_stdlib(memory.ws.root)
         try:
             ids: list[str] = []
             for case in cases:
                 f = case.pattern
-                pattern = memory.remember(memory.code_from_text(f.path, f.text, f.start, f.end),
+                pattern = memory.remember(memory.code_from_text(inside(memory.ws.root, f), f.text, f.start, f.end),
                                           title=f"{f.path.stem}.{f.name}")
                 ids.append(pattern.id)
             for f in others[:distractors]:
-                memory.remember(memory.code_from_text(f.path, f.text, f.start, f.end), title=f"{f.path.stem}.{f.name}")
+                memory.remember(memory.code_from_text(inside(memory.ws.root, f), f.text, f.start, f.end), title=f"{f.path.stem}.{f.name}")
             memory.start_model()
             if memory.engine.state != "ready":
                 raise SystemExit(f"the embedding model did not load: {memory.engine.problem}")

@@ -78,3 +78,16 @@ def store_snapshot(root: Path) -> tuple[list, list, list[str]]:
         conn.close()
     files = sorted(p.name + ":" + p.read_text() for p in (root / ".scms" / "patterns").glob("*"))
     return events, rows, files
+
+
+def damage_table(db: Path, table: str = "pending_files") -> None:
+    """Overwrite the first page of one table of a SQLite file: a damaged store, found on the first read of it."""
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    [(page,)] = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchall()
+    size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    data = bytearray(db.read_bytes())
+    data[(page - 1) * size:page * size] = b"\xff" * size
+    db.write_bytes(bytes(data))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import store_snapshot
+from conftest import damage_table, store_snapshot
 
 
 def scms(workspace: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -73,13 +74,20 @@ def test_workspace_defaults_to_the_enclosing_root(workspace: Path):
         (["remember", "src/shutil.py:10-99999"], "outside shutil.py, which has"),
         (["remember", "src/shutil.py"], "is not FILE:START-END"),
         (["remember", "src/missing.py:1-2"], "no such file"),
+        (["remember", "src/json:1-2"], "src/json is a folder, not a file"),
         (["remember", "blob.bin:1-1"], "looks binary"),
         (["remember", "latin1.py:1-1"], "not UTF-8 text"),
         (["accept", "{id}", "src/shutil.py:0-3"], "not a valid range"),
         (["demote", "{id}"], "only validated patterns are demoted"),
+        (["remember", "../outside.py:1-2"], "outside.py is outside the workspace"),
+        (["remember", "/etc/passwd:1-1"], "/etc/passwd is outside the workspace"),
+        (["remember", "src/../../outside.py:1-2"], "outside.py is outside the workspace"),
+        (["accept", "{id}", "../outside.py:1-2"], "outside.py is outside the workspace"),
+        (["reject", "{id}", "../outside.py:1-2"], "outside.py is outside the workspace"),
     ],
 )
 def test_bad_input_gets_one_clear_message_and_changes_nothing(workspace: Path, args, message):
+    (workspace.parent / "outside.py").write_text("SECRET = 'not for the team'\nprint(SECRET)\n")
     (workspace / "blob.bin").write_bytes(b"\x00\x01\x02binary")
     (workspace / "latin1.py").write_bytes("s = 'Müller'\n".encode("latin-1"))
     pid = as_json(workspace, "remember", "src/shutil.py:189-199")["id"]
@@ -89,6 +97,58 @@ def test_bad_input_gets_one_clear_message_and_changes_nothing(workspace: Path, a
     assert result.stderr.startswith("scms: error: ") and message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
     assert store_snapshot(workspace) == before
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_an_unreadable_file_is_named_and_changes_nothing(workspace: Path):
+    as_json(workspace, "remember", "src/shutil.py:189-199")
+    secret = workspace / "src" / "secret.py"
+    secret.write_text("TOKEN = 'x'\n")
+    secret.chmod(0)
+    before = store_snapshot(workspace)
+    result = scms(workspace, "remember", "src/secret.py:1-1", check=False)
+    assert result.returncode == 1
+    assert result.stderr == "scms: error: src/secret.py: cannot be read (Permission denied)\n"
+    assert store_snapshot(workspace) == before
+
+
+def test_show_prints_one_pattern_with_its_score_factors(workspace: Path):
+    pid = as_json(workspace, "remember", "src/shutil.py:189-199", "--title", "Chunked copy", "--note", "Why.")["id"]
+    as_json(workspace, "reject", pid)
+    lines = scms(workspace, "show", pid).stdout.splitlines()
+    assert lines[:5] == [f"Chunked copy  [{pid}]", "tier session (candidate), kind pattern, accepted 0, rejected 1",
+                         "score 0.200 = base 0.6 × surprise 1 × confidence 0.33 × decay 0.95^0.0 days",
+                         "languages python; tags -", "seen at src/shutil.py:189-199"]
+    assert lines[6:8] == ["Why.", ""] and lines[8].startswith("def copyfileobj(")
+    shown = as_json(workspace, "show", pid)
+    assert shown["id"] == pid and shown["rejected_uses"] == 1 and shown["score"] == pytest.approx(0.2)
+    assert set(shown["retention"]) == {"base", "surprise", "confidence", "decay_rate", "days", "score"}
+    missing = scms(workspace, "show", "deadbeef", check=False)
+    assert (missing.returncode, missing.stdout, missing.stderr) == (1, "", "scms: error: no pattern with id 'deadbeef'\n")
+
+
+@pytest.mark.parametrize("args", [["show", "deadbeef"], ["accept", "deadbeef"], ["remember", "src/shutil.py:0-1"],
+                                  ["remember", "src/missing.py:1-2"], ["remember", "/etc/passwd:1-1"]])
+def test_a_failing_command_creates_no_store_in_a_fresh_folder(workspace: Path, args):
+    result = scms(workspace, *args, check=False)
+    assert result.returncode == 1 and result.stderr.startswith("scms: error: ")
+    assert not (workspace / ".scms").exists()
+
+
+def test_promote_eligible_takes_a_threshold(workspace: Path):
+    pid = as_json(workspace, "remember", "src/shutil.py:189-199")["id"]
+    as_json(workspace, "accept", pid)
+    assert as_json(workspace, "promote-eligible") == []
+    assert [p["id"] for p in as_json(workspace, "promote-eligible", "--promote-threshold", "1")] == [pid]
+    refused = scms(workspace, "promote-eligible", "--promote-threshold", "0", check=False)
+    assert refused.returncode == 2 and "must be a whole number from 1 to 1000, got '0'" in refused.stderr
+
+
+def test_a_damaged_database_is_one_line_not_a_traceback(workspace: Path):
+    scms(workspace, "remember", "src/shutil.py:189-199")
+    damage_table(workspace / ".scms" / "scms.db")
+    result = scms(workspace, "list", check=False)
+    assert (result.returncode, result.stderr) == (1, "scms: error: the store failed: database disk image is malformed\n")
 
 
 def test_a_missing_workspace_is_an_error(tmp_path: Path):

@@ -3,6 +3,8 @@ fused ranking with its reasons, and a missing or broken model or index."""
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -49,7 +51,7 @@ def test_the_model_loads_in_the_background_and_indexes_the_patterns(memory: Memo
     assert memory.recall_state == "embeddings", memory.engine.problem
     assert steps == ["loading the embedding model", "loading the vector index", "embedding patterns"]
     assert len(memory.engine.vectors) == 1
-    assert (root / ".scms/index/all-MiniLM-L6-v2/session.npz").exists()
+    assert (root / ".scms/index/all-MiniLM-L6-v2/session.faiss").exists()
 
 
 def test_fused_recall_explains_meaning_and_terms(memory: Memory, root: Path):
@@ -77,6 +79,29 @@ def test_contexts_with_few_shared_words_are_found_by_meaning(memory: Memory, roo
     [best, *others] = memory.recall(text, mode="embeddings", wait=True, threshold=0.0)
     assert best.pattern.title == "Copy file objects in chunks" and len(best.shared) <= 2
     assert all(best.embedding > other.embedding for other in others)
+
+
+def test_a_recall_that_embeds_does_not_hold_up_hovers(memory: Memory, root: Path, monkeypatch):
+    """`scms.recall` embeds an unseen context (wait=True); a hover meanwhile must not wait for that."""
+    entered, finished = threading.Event(), threading.Event()
+    encode = memory.engine.embedder.encode
+
+    def slow_encode(texts, **kwargs):
+        entered.set()
+        time.sleep(3)  # far longer than a hover takes; the assertion below is on order, not time
+        finished.set()
+        return encode(texts, **kwargs)
+
+    monkeypatch.setattr(memory.engine.embedder, "encode", slow_encode)
+    command = threading.Thread(target=memory.recall, args=("def never_seen_before(): return 42",),
+                               kwargs={"wait": True})
+    command.start()
+    try:
+        assert entered.wait(10)
+        hover = memory.recall(tar_context(memory, root).text)  # embedded earlier: a hover only looks up
+        assert hover and not finished.is_set(), "the hover waited for another request's embedding"
+    finally:
+        command.join(30)
 
 
 def test_the_index_follows_remember_promote_and_forget(memory: Memory, root: Path):
@@ -127,7 +152,7 @@ def test_a_broken_model_folder_is_reported(root: Path, tmp_path: Path):
 
 def test_a_corrupt_index_is_rebuilt_and_the_user_told(memory: Memory, root: Path):
     memory.engine.save()
-    index_file = root / ".scms/index/all-MiniLM-L6-v2/session.npz"
+    index_file = root / ".scms/index/all-MiniLM-L6-v2/session.faiss"
     index_file.write_bytes(b"not an index")
     again = Memory.open(root, EMBEDDINGS_ONLY)
     try:

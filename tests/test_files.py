@@ -127,12 +127,15 @@ def test_hand_written_files_load_into_the_validated_tier(workspace, clock):
         ("---\nevidence: [{file: a.py}]\n---\n", "start_line"),
         ("---\ntags: {a: 1}\n---\n", "'tags' must be a list"),
         ("---\ncreated: not a date\n---\n", "datetime"),
+        ("---\ncreated: 2026-13-01\n---\n", "month must be in 1..12"),
+        ("---\naccepted_uses: .inf\n---\n", "accepted_uses must be a whole number, got inf"),
+        ("---\nevidence: 5\n---\n", "'evidence' must be a list"),
     ],
 )
 def test_a_malformed_file_is_skipped_with_a_warning_and_the_others_load(workspace, clock, content, problem):
     patterns_dir = workspace / ".scms" / "patterns"
     patterns_dir.mkdir(parents=True)
-    (patterns_dir / "good.md").write_text(HAND_WRITTEN)
+    (patterns_dir / "close-sockets.md").write_text(HAND_WRITTEN)
     (patterns_dir / "bad.md").write_text(content)
     memory = Memory.open(workspace, clock=clock)
     try:
@@ -140,6 +143,10 @@ def test_a_malformed_file_is_skipped_with_a_warning_and_the_others_load(workspac
         assert warning.startswith("bad.md") and problem in warning and warning.endswith("skipped")
         assert [p.title for p in memory.list()] == ["Always close sockets with a context manager"]
         assert memory.status()["warnings"] == [warning]
+        promoted = memory.promote(remember_lines(memory, "shutil.py", 189, 199).id)
+        assert memory.get(promoted.id).tier is Tier.VALIDATED
+        assert sorted(p.name for p in patterns_dir.glob("*.md")) == sorted(
+            ["bad.md", "close-sockets.md", files.file_name(promoted)])
     finally:
         memory.close()
 

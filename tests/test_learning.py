@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from scms.learning import persist
-from scms.learning.exemplars import Exemplars
-from scms.learning.learner import Learner, Rule
-from scms.learning.memory_layer import MemoryLayer, Shape
-from scms.learning.slots import Background, background, top_slots
-from scms.learning.view import View
+from scms.learn import persist
+from scms.learn.exemplars import Exemplars
+from scms.learn.learner import Learner, Rule
+from scms.learn.memory_layer import MemoryLayer, Shape
+from scms.learn.slots import Background, background, top_slots
+from scms.learn.view import View
 from conftest import STDLIB
 
 SMALL = Shape(heads=2, key_dim=16, sub_keys=32, k=8, value_dim=32)

@@ -11,7 +11,7 @@ import torch
 
 from conftest import line_of, stdlib_project
 from scms.config import Settings
-from scms.learning import persist
+from scms.learn import persist
 from scms.memory import Memory
 
 SMALL = {"learning": {"backgroundContexts": 16}}

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from conftest import remember_lines, store_snapshot
 from scms.config import Settings
-from scms.errors import InvalidInput, InvalidState, NotFound
+from scms.errors import InvalidInput, InvalidState, NotFound, StoreError
 from scms.memory import Memory
 from scms.model import Kind, Status, Tier
+from scms.store import files
 
 
 def test_remember_makes_a_session_candidate_with_evidence(memory: Memory):
@@ -168,3 +171,86 @@ def test_evidence_records_the_checked_out_commit(workspace, clock):
         assert remember_lines(memory, "textwrap.py", 373, 376).evidence[0].commit == head
     finally:
         memory.close()
+
+
+def _no_space(*args, **kwargs):
+    raise OSError(28, "No space left on device")
+
+
+def _agree(memory: Memory) -> None:
+    """Every validated pattern has exactly its file, rendered from the store, and no other file is there."""
+    on_disk = {p.name: p.read_text() for p in memory.ws.patterns_dir.glob("*.md")}
+    expected = {files.file_name(p): files.render(p) for p in memory.list(Tier.VALIDATED)}
+    assert on_disk == expected
+
+
+def test_a_file_that_cannot_be_written_after_promote_is_written_on_the_next_open(workspace, clock, monkeypatch):
+    memory = Memory.open(workspace, Settings(promotion_threshold=1), clock)
+    try:
+        first, second = (remember_lines(memory, "shutil.py", start, start + 10) for start in (189, 405))
+        for pattern in (first, second):
+            memory.accept(pattern.id)
+        written = []
+        real_write = files.atomic_write
+
+        def second_write_fails(target, text):
+            if written:
+                _no_space()
+            written.append(target)
+            real_write(target, text)
+
+        monkeypatch.setattr(files, "atomic_write", second_write_fails)
+        with pytest.raises(StoreError, match=f"pattern {second.id} \\(No space left on device\\).*next opens"):
+            memory.promote_eligible()
+        assert {p.id for p in memory.list(Tier.VALIDATED)} == {first.id, second.id}
+        assert [p.name for p in memory.ws.patterns_dir.glob("*.md")] == [written[0].name]
+        assert memory.sync_files().warnings == [
+            f"the file of pattern {second.id} could not be updated (No space left on device); retried on the next open"]
+        assert memory.get(second.id).tier is Tier.VALIDATED  # not archived for its missing file
+    finally:
+        memory.close()
+    monkeypatch.undo()
+    again = Memory.open(workspace, clock=clock)
+    try:
+        assert not again.last_sync.changed and not again.last_sync.warnings
+        assert {p.id for p in again.list(Tier.VALIDATED)} == {first.id, second.id}
+        _agree(again)
+    finally:
+        again.close()
+
+
+@pytest.mark.parametrize("operation, tier", [("demote", Tier.SESSION), ("forget", Tier.ARCHIVE)])
+def test_a_file_that_cannot_be_removed_is_removed_on_the_next_open(workspace, clock, monkeypatch, operation, tier):
+    memory = Memory.open(workspace, clock=clock)
+    try:
+        pattern = memory.promote(remember_lines(memory, "shutil.py", 189, 199).id)
+        monkeypatch.setattr(files, "remove", _no_space)
+        with pytest.raises(StoreError, match="could not be updated"):
+            getattr(memory, operation)(pattern.id)
+        assert memory.get(pattern.id).tier is tier
+    finally:
+        memory.close()
+    monkeypatch.undo()
+    again = Memory.open(workspace, clock=clock)
+    try:
+        assert again.get(pattern.id).tier is tier and not again.last_sync.changed
+        assert not list(again.ws.patterns_dir.glob("*.md"))
+    finally:
+        again.close()
+
+
+def test_an_event_that_fails_to_append_leaves_the_file_and_the_store_as_they_were(memory: Memory, monkeypatch):
+    from scms.store import projection
+
+    pattern = memory.promote(remember_lines(memory, "shutil.py", 189, 199).id)
+    before = store_snapshot(memory.root)
+
+    def full_disk(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(projection, "append", full_disk)
+    with pytest.raises(sqlite3.OperationalError):
+        memory.demote(pattern.id)
+    monkeypatch.undo()
+    assert store_snapshot(memory.root) == before
+    assert not memory.sync_files().changed and memory.get(pattern.id).tier is Tier.VALIDATED

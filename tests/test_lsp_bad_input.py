@@ -31,7 +31,9 @@ async def pattern_id(client: LanguageClient) -> str:
 def odd_files() -> dict[str, str]:
     (ROOT / "latin1.py").write_bytes("name = 'Müller'\nprint(name)\n".encode("latin-1"))
     (ROOT / "blob.bin").write_bytes(b"\x7fELF\x02\x01\x01\x00\x00\x00" * 50)
-    return {"latin1": (ROOT / "latin1.py").as_uri(), "blob": (ROOT / "blob.bin").as_uri()}
+    (ROOT.parent / "outside.py").write_text("SECRET = 'not for the team'\nprint(SECRET)\n")
+    return {"latin1": (ROOT / "latin1.py").as_uri(), "blob": (ROOT / "blob.bin").as_uri(),
+            "outside": (ROOT.parent / "outside.py").as_uri()}
 
 
 def cases(pattern_id: str, odd: dict[str, str]) -> list[tuple[str, list, str]]:
@@ -42,7 +44,7 @@ def cases(pattern_id: str, odd: dict[str, str]) -> list[tuple[str, list, str]]:
         ("scms.accept", [{}, {}], "got 2 arguments"),
         ("scms.accept", [{}], "scms.accept: patternId: Field required"),
         ("scms.accept", [{"patternId": 42}], "patternId: Input should be a valid string"),
-        ("scms.accept", [{"patternId": "deadbeef"}], "no pattern with id 'deadbeef'"),
+        ("scms.accept", [{"patternId": "deadbeef"}], "patternId: no pattern with id 'deadbeef'"),
         ("scms.accept", [{"patternId": pattern_id, "uri": shutil_uri}], "give uri with range or position"),
         ("scms.accept", [{"patternId": pattern_id, "bogus": 1}], "bogus: Extra inputs are not permitted"),
         ("scms.reject", [{"patternId": pattern_id, "uri": shutil_uri, "range": lsp_range(99_999, 100_000)}],
@@ -53,10 +55,23 @@ def cases(pattern_id: str, odd: dict[str, str]) -> list[tuple[str, list, str]]:
          "range.start.line: Input should be greater than or equal to 0"),
         ("scms.remember", [{"uri": "untitled:Untitled-1", "range": lsp_range(0, 1)}], "uri must be a file: URI"),
         ("scms.remember", [{"uri": "https://example.com/a.py", "range": lsp_range(0, 1)}], "uri must be a file: URI"),
-        ("scms.remember", [{"uri": (ROOT / "nope.py").as_uri(), "range": lsp_range(0, 1)}], "no such file"),
-        ("scms.remember", [{"uri": odd["latin1"], "range": lsp_range(0, 1)}], "not UTF-8 text"),
-        ("scms.remember", [{"uri": odd["blob"], "range": lsp_range(0, 1)}], "looks binary"),
+        ("scms.remember", [{"uri": (ROOT / "nope.py").as_uri(), "range": lsp_range(0, 1)}],
+         f"uri: {ROOT / 'nope.py'}: no such file"),
+        ("scms.remember", [{"uri": odd["latin1"], "range": lsp_range(0, 1)}], "uri: latin1.py is not UTF-8 text"),
+        ("scms.remember", [{"uri": odd["blob"], "range": lsp_range(0, 1)}], "uri: blob.bin looks binary"),
         ("scms.remember", [{"uri": shutil_uri, "range": lsp_range(0, 0), "kind": "recipe"}], "kind: Input should be"),
+        ("scms.remember", [{"uri": odd["outside"], "range": lsp_range(0, 1)}],
+         f"uri: {ROOT.parent / 'outside.py'} is outside the workspace"),
+        ("scms.remember", [{"uri": f"{ROOT.as_uri()}/src/../../outside.py", "range": lsp_range(0, 1)}],
+         f"uri: {ROOT.parent / 'outside.py'} is outside the workspace"),
+        ("scms.remember", [{"uri": "file:///etc/passwd", "range": lsp_range(0, 0)}],
+         "uri: /etc/passwd is outside the workspace"),
+        ("scms.accept", [{"patternId": pattern_id, "uri": odd["outside"], "range": lsp_range(0, 1)}],
+         "is outside the workspace"),
+        ("scms.accept", [{"patternId": pattern_id, "uri": odd["outside"], "position": {"line": 0, "character": 0}}],
+         "is outside the workspace"),
+        ("scms.reject", [{"patternId": pattern_id, "uri": odd["outside"], "range": lsp_range(0, 1)}],
+         "is outside the workspace"),
         ("scms.promote", [{"patternId": ""}], "patternId: String should have at least 1 character"),
         ("scms.demote", [{"patternId": pattern_id}], "only validated patterns are demoted"),
         ("scms.list", [{"tier": "gold"}], "tier: Input should be 'session', 'validated' or 'archive'"),
@@ -94,6 +109,25 @@ async def test_hover_outside_the_document_or_on_odd_documents_is_empty(client, p
     assert await hover(client, binary, 0) is None
 
 
+def _code_actions(client: LanguageClient, uri: str, start: int, end: int):
+    return client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        range=types.Range(start=types.Position(line=start, character=0), end=types.Position(line=end, character=0)),
+        context=types.CodeActionContext(diagnostics=[])))
+
+
+async def test_code_actions_on_odd_documents_or_outside_the_document_are_empty(client, pattern_id, odd_files):
+    uri = SHUTIL.as_uri()
+    assert await _code_actions(client, uri, COPYFILEOBJ, COPYFILEOBJ + 3)  # the same call that works
+    assert await _code_actions(client, "untitled:Untitled-1", 0, 1) is None
+    assert await _code_actions(client, "https://example.com/a.py", 0, 1) is None
+    assert await _code_actions(client, (ROOT / "nope.py").as_uri(), 0, 1) is None
+    assert await _code_actions(client, odd_files["blob"], 0, 1) is None
+    assert await _code_actions(client, uri, 10**6, 10**6) is None
+    assert await _code_actions(client, uri, 10**6, 10**6 + 5) is None
+    assert (await command(client, "scms.status", {}))["tiers"]["session"] == 1
+
+
 async def test_a_50_mb_document_is_answered_without_recall(client: LanguageClient, pattern_id: str):
     huge = ROOT / "huge.py"
     text = ("def copyfileobj(fsrc, fdst, length=0):\n    buf = fsrc.read(length)\n" * 600_000)[:50_000_000]
@@ -102,7 +136,7 @@ async def test_a_50_mb_document_is_answered_without_recall(client: LanguageClien
     before = snapshot(ROOT)
     with pytest.raises(JsonRpcException) as caught:
         await command(client, "scms.remember", {"uri": uri, "range": lsp_range(0, 1)})
-    assert caught.value.code == INVALID_PARAMS and "too large" in caught.value.message
+    assert caught.value.code == INVALID_PARAMS and "uri: huge.py is too large" in caught.value.message
     assert snapshot(ROOT) == before
     client.text_document_did_close(types.DidCloseTextDocumentParams(
         text_document=types.TextDocumentIdentifier(uri=uri)))

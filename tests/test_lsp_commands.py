@@ -199,3 +199,24 @@ async def test_pattern_files_changed_on_disk_are_reloaded(client: LanguageClient
         types.FileEvent(uri=(ROOT / ".scms" / "patterns" / "broken.md").as_uri(), type=types.FileChangeType.Created)]))
     await wait_for(lambda: any("broken.md" in m.message for m in client.log_messages))
     assert any("broken.md" in m.message and m.type == types.MessageType.Warning for m in client.messages)
+
+
+async def test_promote_from_the_code_action_writes_the_validated_file(client: LanguageClient):
+    uri = open_document(client, TEXTWRAP)
+    made = await command(client, "scms.remember", {"uri": uri, "range": lsp_range(DEDENT, DEDENT + 12),
+                                                   "title": "Dedent by the common margin"})
+    here = types.Range(start=types.Position(line=DEDENT + 3, character=4), end=types.Position(line=DEDENT + 3,
+                                                                                               character=4))
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=here, context=types.CodeActionContext(diagnostics=[])))
+    [promote] = [a for a in actions if a.title == "SCMS: Promote “Dedent by the common margin”"]
+    assert promote.command.command == "scms.promote" and list(promote.command.arguments) == [{"patternId": made["id"]}]
+    promoted = await command(client, promote.command.command, *promote.command.arguments)
+    assert (promoted["id"], promoted["tier"], promoted["status"]) == (made["id"], "validated", "promoted")
+    path = ROOT / ".scms" / "patterns" / f"dedent-by-the-common-margin-{made['id']}.md"
+    assert path.read_text().startswith(f"---\nid: {made['id']}\ntitle: Dedent by the common margin\n")
+    assert made["snippet"] in path.read_text()
+    assert {"reason": "scms.promote", "patternIds": [made["id"]]} in client.changes
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=here, context=types.CodeActionContext(diagnostics=[])))
+    assert not [a for a in actions if a.title.startswith("SCMS: Promote")]

@@ -64,11 +64,20 @@ async def test_the_second_start_answers_from_the_first_answer_and_works():
     assert len(list((root / ".scms" / "index").glob("initialize-*.json"))) == 2
 
 
+def _listing(root) -> dict[str, bytes | None]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() if p.is_file() else None for p in root.rglob("*")}
+
+
 async def test_without_a_scms_folder_nothing_is_written_outside_it():
     root = make_workspace()
+    before = _listing(root)
     client = await _initialize(root)
     try:
         assert client.init_result.capabilities.hover_provider
+        await command(client, "scms.status", {})
     finally:
         await client.shutdown_session()
-    assert not (root / ".scms" / "index").exists() or not list((root / ".scms" / "index").glob("initialize-*"))
+    after = _listing(root)
+    assert {k: v for k, v in after.items() if not k.startswith(".scms/") and k != ".scms"} == before
+    assert sorted(k for k in after if k.startswith(".scms")) == [".scms", ".scms/.gitignore", ".scms/patterns",
+                                                                 ".scms/scms.db"]

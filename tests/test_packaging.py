@@ -58,6 +58,7 @@ def test_the_wheel_holds_the_server_package(vsix: zipfile.ZipFile, tmp_path: Pat
     wheel.write_bytes(vsix.read(f"extension/dist/scms-{VERSION}-py3-none-any.whl"))
     with zipfile.ZipFile(wheel) as inner:
         names = set(inner.namelist())
-    for module in ("scms/memory.py", "scms/lsp/server.py", "scms/store/lifecycle.py", "scms/cli.py"):
+    for module in ("scms/memory.py", "scms/lsp/server.py", "scms/store/lifecycle.py", "scms/cli.py",
+                   "scms/learn/service.py", "scms/lsp/answers.json"):
         assert module in names, module
     assert not any(n.startswith("tests/") or n.startswith("benchmarks/") for n in names)

@@ -57,9 +57,9 @@ def test_index_search_upsert_and_remove():
     expected = 3 * seen**2 / (math.sqrt(3 * seen**2) * math.sqrt(6 * seen**2))
     assert hits[0].similarity == pytest.approx(expected)
     assert index.similarity(["copy", "buffer", "read", "socket"], "a") == pytest.approx(expected)
-    assert hits[0].shared == ["copy", "buffer", "read"]
+    assert index.shared(["copy", "buffer", "read", "socket", "copy"], "a") == ["copy", "buffer", "read"]
     index.upsert("a", "socket connect timeout")  # changed content replaces the old terms
-    assert [h.shared for h in index.search(["copy", "socket"], 0.1, 5)] == [["socket"]]
+    assert [index.shared(["copy", "socket"], h.pattern_id) for h in index.search(["copy", "socket"], 0.1, 5)] == [["socket"]]
     index.remove("a")
     assert index.search(["socket"], 0.0, 5) == [] and len(index) == 1
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import remember_lines
+from conftest import remember_lines, store_snapshot
 from scms.config import RetentionSettings, Settings
 from scms.memory import Memory
 from scms.model import Kind, Tier
@@ -59,10 +59,19 @@ def test_archive_threshold_is_a_setting(workspace, clock):
 
 def test_reading_never_refreshes(memory: Memory, clock):
     pattern = remember_lines(memory, "shutil.py", 189, 199)
+    before = store_snapshot(memory.root)
     clock.advance(days=10)
+    source = memory.root / "src" / "shutil.py"
     for _ in range(3):
         memory.get(pattern.id)
         memory.list()
         memory.describe(memory.get(pattern.id))
         memory.status()
+        [recalled] = memory.recall(pattern.snippet)
+        assert recalled.pattern.id == pattern.id
+        context = memory.context_at(source, source.read_text(), 195)
+        assert [r.pattern.id for r in memory.recall(context.text, context_hash=context.evidence.content_hash)] == [
+            pattern.id]
     assert memory.get(pattern.id) == pattern
+    assert store_snapshot(memory.root) == before
+    assert retention(memory.get(pattern.id), clock.now, RetentionSettings()).days == pytest.approx(10)

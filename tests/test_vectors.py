@@ -1,4 +1,4 @@
-"""The faiss vector index: incremental updates, the switch to HNSW, persistence and corrupt files."""
+"""The faiss vector index: incremental updates, the switch to IVF, persistence and corrupt files."""
 
 from __future__ import annotations
 
@@ -54,10 +54,28 @@ def test_save_and_load_round_trip(tmp_path):
     v = unit_vectors(20)
     for i in range(20):
         index.add(f"p{i}", "session" if i % 2 else "validated", v[i])
-    index.save(tmp_path, watermark=17)
-    loaded, watermark = VectorIndex.load(tmp_path, 32)
-    assert watermark == 17 and sorted(loaded.items()) == sorted(index.items())
+    index.save(tmp_path, watermark=17, stamp="event 17")
+    loaded, watermark, stamp = VectorIndex.load(tmp_path, 32)
+    assert (watermark, stamp) == (17, "event 17") and sorted(loaded.items()) == sorted(index.items())
     assert np.array_equal(loaded.vector("p3"), index.vector("p3"))
+    assert loaded.search(v[4], 1)[0][0] == "p4"
+
+
+def test_an_approximate_index_round_trips_without_retraining(tmp_path, monkeypatch):
+    monkeypatch.setattr(vectors, "APPROXIMATE_ABOVE", 50)
+    index = VectorIndex(32)
+    v = unit_vectors(120)
+    index.add_many([f"p{i}" for i in range(120)], "session", v)
+    index.remove("p5")
+    index.save(tmp_path, watermark=3)
+    trained = []
+    monkeypatch.setattr(vectors.faiss.IndexIVFFlat, "train", lambda self, data: trained.append(len(data)))
+    loaded, _, _ = VectorIndex.load(tmp_path, 32)
+    assert loaded.tiers["session"]._kind() == "ivf" and trained == []
+    assert len(loaded) == 119 and loaded.vector("p5") is None
+    assert np.allclose(loaded.vector("p7"), v[7]) and loaded.search(v[9], 1)[0][0] == "p9"
+    keys, data = loaded.tiers["session"].contents()
+    assert len(keys) == 119 and np.allclose(data[list(keys).index(vectors.numeric_id("p7"))], v[7])
 
 
 @pytest.mark.parametrize("damage", [b"garbage", b""])
@@ -65,8 +83,8 @@ def test_a_corrupt_file_is_reported_for_a_rebuild(tmp_path, damage):
     index = VectorIndex(32)
     index.add("p1", "session", unit_vectors(1)[0])
     index.save(tmp_path, 1)
-    (tmp_path / "session.npz").write_bytes(damage)
-    with pytest.raises(ValueError, match="session.npz is corrupt"):
+    (tmp_path / "session.faiss").write_bytes(damage)
+    with pytest.raises(ValueError, match="session.faiss is corrupt"):
         VectorIndex.load(tmp_path, 32)
 
 
@@ -78,10 +96,15 @@ def test_a_file_for_another_model_dimension_is_refused(tmp_path):
         VectorIndex.load(tmp_path, 384)
 
 
-def test_a_missing_watermark_means_a_rebuild(tmp_path):
+def test_a_missing_or_older_watermark_means_a_quiet_rebuild_and_a_damaged_one_an_error(tmp_path):
     index = VectorIndex(32)
     index.add("p1", "session", unit_vectors(1)[0])
     index.save(tmp_path, 1)
+    meta = (tmp_path / "watermark.json").read_text()
+    (tmp_path / "watermark.json").write_text('{"event": 1}')  # the first format's
+    assert VectorIndex.load(tmp_path, 32) is None
     (tmp_path / "watermark.json").unlink()
-    with pytest.raises(ValueError, match="watermark.json is missing"):
+    assert VectorIndex.load(tmp_path, 32) is None
+    (tmp_path / "watermark.json").write_text(meta[:-5])
+    with pytest.raises(ValueError, match="watermark.json is unreadable"):
         VectorIndex.load(tmp_path, 32)

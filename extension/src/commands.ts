@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import { MemoryNode } from './memoryTree';
 import { Messages } from './messages';
 import { Pattern, Recalled } from './patterns';
-import { Server } from './server';
+import { NO_FOLDER, Server } from './server';
 
 type PatternPick = vscode.QuickPickItem & { pattern: Pattern };
 
@@ -15,15 +15,17 @@ export function registerCommands(context: vscode.ExtensionContext, server: Serve
       try {
         await action(...args);
       } catch (error) {
-        await messages.error(`SCMS: ${(error as Error).message}`);
+        const message = (error as Error).message;
+        void (message === NO_FOLDER ? messages.replyWarning(`SCMS: ${message}`) : messages.replyError(`SCMS: ${message}`));
       }
     }));
 
   run('scms.rememberSelection', async () => {
     const editor = vscode.window.activeTextEditor;
-    if (!editor) return void messages.warning('SCMS: open a file and select the code to remember first.');
-    if (editor.selection.isEmpty) return void messages.warning('SCMS: select the code to remember first.');
-    if (editor.document.uri.scheme !== 'file') return void messages.warning('SCMS: save the file first; SCMS remembers code from files.');
+    if (!vscode.workspace.workspaceFolders?.length) return void messages.replyWarning(`SCMS: ${NO_FOLDER}`);
+    if (!editor) return void messages.replyWarning('SCMS: open a file and select the code to remember first.');
+    if (editor.selection.isEmpty) return void messages.replyWarning('SCMS: select the code to remember first.');
+    if (editor.document.uri.scheme !== 'file') return void messages.replyWarning('SCMS: save the file first; SCMS remembers code from files.');
     const firstLine = editor.document.lineAt(editor.selection.start.line).text.trim();
     const title = await vscode.window.showInputBox({
       title: 'SCMS: Remember Selection', prompt: 'A title for this pattern', value: firstLine.replace(/[:{]\s*$/, '').slice(0, 80),
@@ -47,7 +49,7 @@ export function registerCommands(context: vscode.ExtensionContext, server: Serve
       ...all.filter((p) => !here.some((r) => r.pattern.id === p.id)).map((p) => ({ label: p.title, description: `${p.tier} · ${p.accepted_uses} uses`, pattern: p })),
     ];
     if (items.length === 0) {
-      void messages.warning(`SCMS: there is no ${tiers.join(' or ')} pattern to choose from.`);
+      void messages.replyWarning(`SCMS: there is no ${tiers.join(' or ')} pattern to choose from.`);
       return undefined;
     }
     return (await vscode.window.showQuickPick(items, { placeHolder, matchOnDescription: true }))?.pattern;
@@ -99,12 +101,13 @@ export function registerCommands(context: vscode.ExtensionContext, server: Serve
   run('scms.showMemory', async () => vscode.commands.executeCommand('scmsMemory.focus'));
   run('scms.refreshMemory', async () => refresh());
   run('scms.restartServer', async () => server.restart());
+  run('scms.showOutput', async () => messages.showOutput());
   run('scms.openPatternFile', async (node?: MemoryNode) => {
     const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
     if (node?.kind !== 'pattern' || !root) return;
     const folder = path.join(root, '.scms', 'patterns');
     const name = fs.existsSync(folder) ? fs.readdirSync(folder).find((file) => file.endsWith(`-${node.pattern.id}.md`)) : undefined;
-    if (!name) return void messages.warning(`SCMS: no file for “${node.pattern.title}” in .scms/patterns/.`);
+    if (!name) return void messages.replyWarning(`SCMS: no file for “${node.pattern.title}” in .scms/patterns/.`);
     await vscode.window.showTextDocument(vscode.Uri.file(path.join(folder, name)));
   });
 }

@@ -1,6 +1,7 @@
 // SCMS for VS Code and Cursor: starts the language server and wires its commands, tree view and status bar.
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
+import { settingsNeedingRestart } from './launch';
 import { MemoryTree } from './memoryTree';
 import { Messages } from './messages';
 import { Status } from './patterns';
@@ -12,42 +13,52 @@ let server: Server | undefined;
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const log = vscode.window.createOutputChannel('SCMS', { log: true });
   const messages = new Messages(log);
-  server = new Server(context, log, messages);
-  const tree = new MemoryTree(server);
+  const scms = (server = new Server(context, log, messages));
+  const tree = new MemoryTree(scms);
   const statusBar = new StatusBar();
-  context.subscriptions.push(log, statusBar, server,
-    vscode.window.createTreeView('scmsMemory', { treeDataProvider: tree, showCollapseAll: true }));
+  tree.view = vscode.window.createTreeView('scmsMemory', { treeDataProvider: tree, showCollapseAll: true });
+  context.subscriptions.push(log, statusBar, scms, tree.view);
 
   const refresh = async () => {
     tree.refresh();
-    if (server?.state !== 'running') return;
+    if (scms.state !== 'running') return;
     try {
-      statusBar.showStatus(await server.execute<Status>('scms.status', {}));
+      statusBar.showStatus(await scms.execute<Status>('scms.status', {}));
     } catch (error) {
       log.warn(`status: ${(error as Error).message}`);
     }
   };
-  server.onDidChangeState((state) => {
+  // every state change, the automatic restart after a crash included, redraws the status bar and the tree
+  scms.onDidChangeState((state) => {
     statusBar.showState(state);
     void refresh();
   });
-  server.onDidChangeMemory(() => void refresh());
-  registerCommands(context, server, messages, () => void refresh());
+  scms.onDidChangeMemory(() => void refresh());
+  registerCommands(context, scms, messages, () => void refresh());
 
+  let restartOffered = false;
   context.subscriptions.push(vscode.workspace.onDidChangeConfiguration((event) => {
     if (!event.affectsConfiguration('scms')) return;
-    if (event.affectsConfiguration('scms.server.interpreter')) void server?.restart();
-    else server?.sendSettings();
+    if (event.affectsConfiguration('scms.server.interpreter')) return void scms.restart();
+    scms.sendSettings();
+    const changed = settingsNeedingRestart((section) => event.affectsConfiguration(section));
+    if (changed.length === 0 || scms.state !== 'running' || restartOffered) return;
+    restartOffered = true; // one question at a time, however many settings change while it is open
+    const names = changed.map((key) => (key === 'learning' ? 'scms.learning.*' : `scms.${key}`)).join(', ');
+    void messages.ask(`SCMS: the new ${names} takes effect when the server restarts.`, 'Restart Server').then((choice) => {
+      restartOffered = false;
+      if (choice === 'Restart Server') void scms.restart();
+    });
   }));
   context.subscriptions.push(vscode.workspace.onDidChangeWorkspaceFolders(() => {
-    if (server?.state !== 'running') void server?.start();
+    if (scms.state === 'stopped') void scms.start(); // a first folder; start() itself ignores a call while it runs
   }));
 
   if (!context.globalState.get('scms.walkthroughShown')) {
     void context.globalState.update('scms.walkthroughShown', true);
     void vscode.commands.executeCommand('workbench.action.openWalkthrough', `${context.extension.id}#scms.welcome`, false);
   }
-  await server.start();
+  await scms.start();
 }
 
 export async function deactivate(): Promise<void> {

@@ -12,10 +12,14 @@ const TIERS = [
 
 export type MemoryNode = { kind: 'tier'; tier: Pattern['tier']; label: string; icon: string; patterns: Pattern[] } | { kind: 'pattern'; pattern: Pattern };
 
+/** What the view shows when it lists no patterns: each value has its own welcome text (package.json viewsWelcome). */
+export type MemoryViewState = 'noFolder' | 'starting' | 'notRunning' | 'listFailed' | 'empty' | 'patterns';
+
 export class MemoryTree implements vscode.TreeDataProvider<MemoryNode> {
   private readonly emitter = new vscode.EventEmitter<MemoryNode | undefined>();
   readonly onDidChangeTreeData = this.emitter.event;
   private patterns: Pattern[] | undefined;
+  view: vscode.TreeView<MemoryNode> | undefined;
 
   constructor(private readonly server: Server) {}
 
@@ -24,15 +28,24 @@ export class MemoryTree implements vscode.TreeDataProvider<MemoryNode> {
     this.emitter.fire(undefined);
   }
 
+  private show(state: MemoryViewState, message?: string): void {
+    void vscode.commands.executeCommand('setContext', 'scms.memoryView', state);
+    if (this.view) this.view.message = message;
+  }
+
   async getChildren(node?: MemoryNode): Promise<MemoryNode[]> {
     if (node?.kind === 'pattern') return [];
     if (node?.kind === 'tier') return node.patterns.map((pattern) => ({ kind: 'pattern', pattern }));
-    if (this.server.state !== 'running') return [];
+    if (!vscode.workspace.workspaceFolders?.length) return (this.show('noFolder'), []);
+    if (this.server.state === 'starting') return (this.show('starting'), []);
+    if (this.server.state !== 'running') return (this.show('notRunning'), []);
     try {
       this.patterns ??= await this.server.execute<Pattern[]>('scms.list', {});
-    } catch {
+    } catch (error) {
+      this.show('listFailed', `Listing the patterns failed: ${(error as Error).message}`);
       return [];
     }
+    this.show(this.patterns.length ? 'patterns' : 'empty');
     if (this.patterns.length === 0) return []; // the view's welcome text explains what to do
     return TIERS.map(({ tier, label, icon }) => ({
       kind: 'tier', tier, label, icon, patterns: (this.patterns ?? []).filter((p) => p.tier === tier),

@@ -1,32 +1,60 @@
-// Pop-ups gated by `scms.notifications`; everything is also written to the SCMS output channel.
+// Pop-ups: background messages are gated by `scms.notifications`; answers to what the user just did are not.
+// Everything is also written to the SCMS output channel.
 import * as vscode from 'vscode';
 import { shouldPopUp } from './launch';
+
+type Origin = 'background' | 'user';
 
 export class Messages {
   constructor(private readonly log: vscode.LogOutputChannel) {}
 
-  private setting(): unknown {
-    return vscode.workspace.getConfiguration('scms').get('notifications');
+  private popUp(level: 'error' | 'warning' | 'info', origin: Origin): boolean {
+    return shouldPopUp(vscode.workspace.getConfiguration('scms').get('notifications'), level, origin);
   }
 
-  async error(message: string, ...actions: string[]): Promise<string | undefined> {
+  private async showError(origin: Origin, message: string, actions: string[]): Promise<string | undefined> {
     this.log.error(message);
-    if (!shouldPopUp(this.setting(), 'error')) return undefined;
+    if (!this.popUp('error', origin)) return undefined;
     const choice = await vscode.window.showErrorMessage(message, ...actions, 'Show Output');
     if (choice === 'Show Output') this.log.show(true);
     return choice;
   }
 
-  async warning(message: string, ...actions: string[]): Promise<string | undefined> {
+  private async showWarning(origin: Origin, message: string, actions: string[]): Promise<string | undefined> {
     this.log.warn(message);
-    if (!shouldPopUp(this.setting(), 'warning')) return undefined;
+    if (!this.popUp('warning', origin)) return undefined;
     return vscode.window.showWarningMessage(message, ...actions);
   }
 
+  /** Something went wrong in the background (the server, a file): pops up from `onError`. */
+  error(message: string, ...actions: string[]): Promise<string | undefined> {
+    return this.showError('background', message, actions);
+  }
+
+  /** A background warning (a malformed pattern file, a fallback): pops up from `onWarning`. */
+  warning(message: string, ...actions: string[]): Promise<string | undefined> {
+    return this.showWarning('background', message, actions);
+  }
+
+  /** A command, link or setting the user just used failed: always pops up. */
+  replyError(message: string, ...actions: string[]): Promise<string | undefined> {
+    return this.showError('user', message, actions);
+  }
+
+  /** A command the user just ran cannot go on (no selection, no folder): always pops up. */
+  replyWarning(message: string, ...actions: string[]): Promise<string | undefined> {
+    return this.showWarning('user', message, actions);
+  }
+
+  /** Information pops up with `always`; otherwise it shows in the status bar for a few seconds. */
   info(message: string): void {
     this.log.info(message);
-    if (shouldPopUp(this.setting(), 'info')) void vscode.window.showInformationMessage(message);
+    if (this.popUp('info', 'background')) void vscode.window.showInformationMessage(message);
     else vscode.window.setStatusBarMessage(message, 4000);
+  }
+
+  showOutput(): void {
+    this.log.show(true);
   }
 
   /** A question the user must answer to go on: asked whatever the notifications setting says. */

@@ -1,27 +1,26 @@
 // The language client: created once per command line, started, restarted, and asked to run commands.
 import * as vscode from 'vscode';
-import {
-  CloseAction, ErrorAction, ExecuteCommandRequest, LanguageClient, LanguageClientOptions, RevealOutputChannelOn,
-  ServerOptions, State,
-} from 'vscode-languageclient/node';
-import { createPrivateEnvironment, findInterpreter, probe } from './environment';
+import { CloseAction, ExecuteCommandRequest, LanguageClient, State } from 'vscode-languageclient/node';
+import { MemoryChange, createClient } from './client';
+import { prepareInterpreter } from './environment';
 import { initializationOptions, serverCommandLine, settingKeys } from './launch';
 import { Messages } from './messages';
 
 export type ServerState = 'starting' | 'running' | 'stopped' | 'failed';
-export interface MemoryChange { reason: string; patternIds: string[] }
 
-const HOVER_COMMANDS = ['scms.accept', 'scms.reject', 'scms.promote'];
+export const NO_FOLDER = "Open a folder first: SCMS keeps its memory in the folder's .scms/ directory.";
 
 export class Server implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private commandLine = '';
   private crashes: number[] = [];
+  private starting: Promise<void> | undefined;
+  private stopExpected = false; // our own stop, or the client's automatic restart: its Stopped is not a failure
   private readonly stateEmitter = new vscode.EventEmitter<ServerState>();
   private readonly changeEmitter = new vscode.EventEmitter<MemoryChange>();
   readonly onDidChangeState = this.stateEmitter.event;
   readonly onDidChangeMemory = this.changeEmitter.event;
-  state: ServerState = 'stopped';
+  state: ServerState = 'starting';
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -30,6 +29,7 @@ export class Server implements vscode.Disposable {
   ) {}
 
   private setState(state: ServerState): void {
+    if (state === this.state) return;
     this.state = state;
     this.stateEmitter.fire(state);
   }
@@ -42,88 +42,52 @@ export class Server implements vscode.Disposable {
     return initializationOptions(flat);
   }
 
-  async start(): Promise<void> {
-    if (!vscode.workspace.workspaceFolders?.length) {
+  /** Start the server; a call while a start is under way waits for that one instead of starting (and asking) again. */
+  start(): Promise<void> {
+    this.starting ??= this.startOnce().finally(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  private async startOnce(): Promise<void> {
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    if (!folder) {
       this.log.info('no folder is open: SCMS starts when one is');
       this.setState('stopped');
       return;
     }
     this.setState('starting');
-    let interpreter = await findInterpreter(this.context, this.messages, vscode.workspace.workspaceFolders[0].uri);
+    const interpreter = await prepareInterpreter(this.context, this.messages, this.log, folder.uri);
+    if (!interpreter) return this.setState('failed');
     this.log.info(`Python for the server (${interpreter.source}): ${interpreter.command.join(' ')}`);
-    const verdict = await probe(interpreter.command);
-    if (!verdict.ok) {
-      if (verdict.reason === 'too-old' || verdict.reason === 'not-python') {
-        const choice = await this.messages.error(`${verdict.message} Set "scms.server.interpreter" to a Python 3.11+.`, 'Open Settings');
-        if (choice === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'scms.server.interpreter');
-        this.setState('failed');
-        return;
-      }
-      const choice = await this.messages.ask(
-        `${verdict.message} Create a private environment for it (this downloads its dependencies)?`,
-        'Create Environment', 'Choose Interpreter');
-      if (choice === 'Choose Interpreter') void vscode.commands.executeCommand('workbench.action.openSettings', 'scms.server.interpreter');
-      if (choice !== 'Create Environment' || !(await createPrivateEnvironment(this.context, interpreter.command, this.log))) {
-        if (choice === 'Create Environment') await this.messages.error('SCMS: setting up the server failed.');
-        this.setState('failed');
-        return;
-      }
-      interpreter = await findInterpreter(this.context, this.messages);
-    }
-    await this.launch(interpreter.command);
-  }
-
-  private async launch(interpreter: string[]): Promise<void> {
-    const { command, args } = serverCommandLine(interpreter);
+    const { command, args } = serverCommandLine(interpreter.command);
     const line = [command, ...args].join(' ');
     if (this.client && this.commandLine !== line) {
+      this.stopExpected = this.client.isRunning();
       await this.client.dispose().catch(() => undefined);
       this.client = undefined;
     }
     if (!this.client) {
       this.commandLine = line;
-      this.client = this.create(command, args);
+      this.client = createClient(command, args, {
+        log: this.log, messages: this.messages, settings: this.settings(), closed: () => this.closed(),
+        onState: (state) => this.followClient(state), onMemoryChange: (change) => this.changeEmitter.fire(change),
+      });
     }
     try {
       await this.client.start();
       this.setState('running');
     } catch (error) {
-      await this.messages.error(`SCMS: the server did not start: ${(error as Error).message}`);
+      void this.messages.error(`SCMS: the server did not start: ${(error as Error).message}`);
       this.setState('failed');
     }
   }
 
-  private create(command: string, args: string[]): LanguageClient {
-    const serverOptions: ServerOptions = {
-      command, args, options: { cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath, env: { ...process.env, PYTHONUNBUFFERED: '1' } },
-    };
-    const clientOptions: LanguageClientOptions = {
-      documentSelector: [{ scheme: 'file' }],
-      outputChannel: this.log,
-      revealOutputChannelOn: RevealOutputChannelOn.Never,
-      initializationOptions: this.settings(),
-      markdown: { isTrusted: { enabledCommands: HOVER_COMMANDS }, supportHtml: false },
-      middleware: {
-        executeCommand: async (name, commandArgs, next) => {
-          try {
-            return await next(name, commandArgs);
-          } catch (error) {
-            await this.messages.error(`SCMS: ${(error as Error).message}`);
-            return undefined;
-          }
-        },
-      },
-      errorHandler: {
-        error: () => ({ action: ErrorAction.Continue }),
-        closed: () => this.closed(),
-      },
-    };
-    const client = new LanguageClient('scms', 'SCMS', serverOptions, clientOptions);
-    client.onNotification('scms/didChange', (change: MemoryChange) => this.changeEmitter.fire(change));
-    client.onDidChangeState((event) => {
-      if (event.newState === State.Stopped && this.state === 'running') this.setState('stopped');
-    });
-    return client;
+  /** Follow the client through its own restarts too: Stopped -> Starting -> Running after a crash. */
+  private followClient(state: State): void {
+    if (state === State.Starting) this.setState('starting');
+    else if (state === State.Running) this.setState('running');
+    else if (this.stopExpected) this.stopExpected = false;
+    else if (this.state !== 'failed') this.setState('failed'); // it failed to start
   }
 
   private closed(): { action: CloseAction; handled: boolean } {
@@ -138,12 +102,23 @@ export class Server implements vscode.Disposable {
       return { action: CloseAction.DoNotRestart, handled: true };
     }
     this.log.warn('the server stopped; restarting it');
+    this.stopExpected = true;
+    this.setState('starting');
     return { action: CloseAction.Restart, handled: true };
   }
 
   async restart(): Promise<void> {
+    if (!vscode.workspace.workspaceFolders?.length) {
+      void this.messages.replyWarning(`SCMS: ${NO_FOLDER}`);
+      return;
+    }
     this.crashes = [];
-    if (this.client?.isRunning()) await this.client.stop().catch(() => undefined);
+    if (this.starting) return this.starting;
+    if (this.client?.isRunning()) {
+      this.setState('starting');
+      this.stopExpected = true;
+      await this.client.stop().catch(() => undefined);
+    }
     await this.start();
   }
 
@@ -156,12 +131,14 @@ export class Server implements vscode.Disposable {
   /** Run a server command; errors come back as exceptions carrying the server's message. */
   async execute<T>(command: string, argument: Record<string, unknown> = {}): Promise<T> {
     if (!this.client?.isRunning()) {
+      if (!vscode.workspace.workspaceFolders?.length) throw new Error(NO_FOLDER);
       throw new Error(this.state === 'starting' ? 'the server is still starting' : 'the server is not running; run "SCMS: Restart Server"');
     }
     return this.client.sendRequest(ExecuteCommandRequest.type, { command, arguments: [argument] }) as Promise<T>;
   }
 
   async dispose(): Promise<void> {
+    this.stopExpected = true;
     await this.client?.dispose().catch(() => undefined);
   }
 }

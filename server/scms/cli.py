@@ -64,9 +64,16 @@ def _parser() -> argparse.ArgumentParser:
                        ("demote", "back to the session tier"), ("forget", "to the archive (restorable)"),
                        ("restore", "from the archive to the session tier")):
         add(name, text).add_argument("id")
-    add("promote-eligible", "promote every candidate with enough accepted uses")
+    add("promote-eligible", "promote every candidate with enough accepted uses").add_argument(
+        "--promote-threshold", type=_threshold, metavar="N", help="accepted uses needed (default 2)")
     add("decay", "archive candidates whose retention fell below the threshold")
     add("rebuild", "recompute every pattern from the event log")
     p = add("serve", "run the language server (stdio unless --tcp)")
     p.add_argument("--tcp", metavar="HOST:PORT")
     return parser
+
+
+def _threshold(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 1000:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 1000, got {value!r}")
+    return int(value)

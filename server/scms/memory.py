@@ -28,7 +28,7 @@ class Memory:
         self.ws = workspace
         self.last_sync = sync
         self.engine = RecallEngine(workspace)
-        self.learning = None  # the memory model (scms.learning.service.ModelService) once embeddings are ready
+        self.learning = None  # the memory model (scms.learn.service.ModelService) once embeddings are ready
 
     @classmethod
     def open(cls, root: Path, settings: Settings | None = None,
@@ -132,6 +132,8 @@ class Memory:
         """Patterns relevant to this code, best first, each with why it matched. Never refreshes a pattern.
 
         With wait=True an unseen context is embedded now (commands, benchmarks); hovers never wait."""
+        if wait and mode != "lexical":
+            self.engine.embed_context(text)  # holding no lock, so that hovers meanwhile do not wait
         with self.ws.db.read() as conn:
             self.engine.refresh(conn)
             with self.engine.lock:  # the background worker adds vectors to the same faiss indexes
@@ -159,7 +161,7 @@ class Memory:
         self.engine.start_model(self.settings.recall.embedding_model_path, self.settings.recall.torch_threads,
                                 report)
         if self.settings.learning.enabled and self.engine.state == "ready" and self.learning is None:
-            from scms.learning.service import ModelService
+            from scms.learn.service import ModelService
 
             self.learning = ModelService(self.ws.scms_dir / "model", self.engine)
             self.learning.start(self.settings.learning, report)

@@ -5,90 +5,93 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from scms.errors import InvalidInput, ScmsError
+from scms.config import Settings
+from scms.errors import InvalidInput, NotFound, ScmsError
 from scms.memory import Memory
 from scms.model import Kind, Pattern, Tier
+from scms.store.source import CodeRange, read_range
 from scms.store.workspace import find_root
 
 _RANGE = re.compile(r"^(?P<file>.+):(?P<start>\d+)(?:-(?P<end>\d+))?$")
 
 
+ABOUT_A_PATTERN = {"show", "accept", "reject", "promote", "demote", "forget", "restore"}
+
+
 def run(args: argparse.Namespace) -> int:
+    """Check what can be checked before the store is opened (a fresh folder gets no `.scms/` for a failing
+    command), then run the command; every failure is one line on stderr."""
+    memory = None
     try:
-        root = Path(args.workspace) if args.workspace else find_root(Path.cwd())
-        memory = Memory.open(root)
-    except ScmsError as err:
-        return _fail(err)
-    try:
+        root = (Path(args.workspace) if args.workspace else find_root(Path.cwd())).resolve()
+        if not root.is_dir():
+            raise NotFound(f"workspace {root} does not exist or is not a folder")
+        code = _code(root, args.range) if getattr(args, "range", None) else None
+        if args.command in ABOUT_A_PATTERN and not (root / ".scms").is_dir():
+            raise NotFound(f"no pattern with id {args.id!r}")
+        threshold = getattr(args, "promote_threshold", None)
+        memory = Memory.open(root, Settings(promotion_threshold=threshold) if threshold else None)
         for warning in memory.last_sync.warnings:
             print(f"scms: warning: {warning}", file=sys.stderr)
-        result = COMMANDS[args.command](memory, args)
-    except ScmsError as err:
-        return _fail(err)
+        result = COMMANDS[args.command](memory, args, code)
+        _print(result, memory, args.command, as_json=args.json)
+    except Exception as err:
+        print(f"scms: error: {_describe(err)}", file=sys.stderr)
+        return 1
     finally:
-        memory.close()
-    _print(result, memory, args.command, as_json=args.json)
+        if memory is not None:
+            memory.close()
     return 0
 
 
-def _fail(err: ScmsError) -> int:
-    print(f"scms: error: {err}", file=sys.stderr)
-    return 1
+def _describe(err: Exception) -> str:
+    if isinstance(err, ScmsError):
+        return str(err)
+    if isinstance(err, sqlite3.OperationalError) and "locked" in str(err):
+        return f"the store is busy ({err}): another SCMS is writing to it; try again"
+    if isinstance(err, sqlite3.Error):
+        return f"the store failed: {err}"
+    if isinstance(err, OSError):
+        return f"{err.filename}: {err.strerror}" if err.filename and err.strerror else str(err)
+    return f"unexpected {type(err).__name__}: {err}"
 
 
-def _parse_range(spec: str) -> tuple[str, int, int]:
+def _code(root: Path, spec: str) -> CodeRange:
     match = _RANGE.match(spec)
     if not match:
         raise InvalidInput(f"{spec!r} is not FILE:START-END (for example src/app.py:10-24)")
     start = int(match["start"])
-    return match["file"], start, int(match["end"] or start)
+    return read_range(root, match["file"], start, int(match["end"] or start), Settings().max_file_bytes)
 
 
-def _status(memory: Memory, args: argparse.Namespace) -> Any:
-    return memory.status()
-
-
-def _list(memory: Memory, args: argparse.Namespace) -> Any:
+def _list(memory: Memory, args: argparse.Namespace, code: None) -> Any:
     return memory.list(Tier(args.tier) if args.tier else None)
 
 
-def _remember(memory: Memory, args: argparse.Namespace) -> Any:
-    code = memory.code_from_file(*_parse_range(args.range))
+def _remember(memory: Memory, args: argparse.Namespace, code: CodeRange) -> Any:
     return memory.remember(code, title=args.title, note=args.note or "", kind=Kind(args.kind), tags=args.tag)
 
 
-def _accept(memory: Memory, args: argparse.Namespace) -> Any:
-    code = memory.code_from_file(*_parse_range(args.range)) if args.range else None
-    return memory.accept(args.id, code)
-
-
-def _reject(memory: Memory, args: argparse.Namespace) -> Any:
-    code = memory.code_from_file(*_parse_range(args.range)) if args.range else None
-    return memory.reject(args.id, code, args.reason or "")
-
-
-def _rebuild(memory: Memory, args: argparse.Namespace) -> Any:
-    return {"rebuilt": memory.rebuild()}
-
-
-COMMANDS = {
-    "status": _status,
+COMMANDS: dict[str, Callable[[Memory, argparse.Namespace, CodeRange | None], Any]] = {
+    "status": lambda m, a, c: m.status(),
     "list": _list,
-    "show": lambda m, a: m.get(a.id),
+    "show": lambda m, a, c: m.get(a.id),
     "remember": _remember,
-    "accept": _accept,
-    "reject": _reject,
-    "promote": lambda m, a: m.promote(a.id),
-    "promote-eligible": lambda m, a: m.promote_eligible(),
-    "demote": lambda m, a: m.demote(a.id),
-    "forget": lambda m, a: m.forget(a.id),
-    "restore": lambda m, a: m.restore(a.id),
-    "decay": lambda m, a: m.decay(),
-    "rebuild": _rebuild,
+    "accept": lambda m, a, c: m.accept(a.id, c),
+    "reject": lambda m, a, c: m.reject(a.id, c, a.reason or ""),
+    "promote": lambda m, a, c: m.promote(a.id),
+    "promote-eligible": lambda m, a, c: m.promote_eligible(),
+    "demote": lambda m, a, c: m.demote(a.id),
+    "forget": lambda m, a, c: m.forget(a.id),
+    "restore": lambda m, a, c: m.restore(a.id),
+    "decay": lambda m, a, c: m.decay(),
+    "rebuild": lambda m, a, c: {"rebuilt": m.rebuild()},
 }
 
 
@@ -139,7 +142,8 @@ def _details(d: dict[str, Any]) -> str:
     lines = [
         f"{d['title']}  [{d['id']}]",
         f"tier {d['tier']} ({d['status']}), kind {d['kind']}, accepted {d['accepted_uses']}, "
-        f"rejected {d['rejected_uses']}, score {d['score']:.3f}" + ("  — eligible for promotion" if d["eligible"] else ""),
+        f"rejected {d['rejected_uses']}" + ("  — eligible for promotion" if d["eligible"] else ""),
+        _factors(d["retention"]),
     ]
     if d["languages"] or d["tags"]:
         lines.append("languages " + ", ".join(d["languages"] or ["-"]) + "; tags " + ", ".join(d["tags"] or ["-"]))
@@ -151,3 +155,8 @@ def _details(d: dict[str, Any]) -> str:
         lines += ["", d["body"]]
     lines += ["", d["snippet"]]
     return "\n".join(lines)
+
+
+def _factors(r: dict[str, Any]) -> str:
+    return (f"score {r['score']:.3f} = base {r['base']:g} × surprise {r['surprise']:g} × confidence "
+            f"{r['confidence']:.2f} × decay {r['decay_rate']:g}^{r['days']:.1f} days")

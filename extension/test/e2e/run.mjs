@@ -1,6 +1,7 @@
 // End-to-end test in real VS Code (code-server) driven by Debian's Chromium: install the .vsix, open a demo
 // workspace of standard-library code, remember a selection, accept it twice from the hover card, promote
-// eligible, and check the tree view and the .scms/patterns/ file. Screenshots land in build/e2e/.
+// eligible, and check the tree view and the .scms/patterns/ file; then kill the language server and check that
+// the extension restarts it and shows the memory again. Screenshots land in build/e2e/.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -121,6 +122,31 @@ async function hoverCard(word) {
   throw new Error('the SCMS hover card never showed');
 }
 
+/** The text of every SCMS output log code-server has written (client and server stderr). */
+function scmsLogs() {
+  const texts = [];
+  const walk = (dir) => fs.existsSync(dir) && fs.readdirSync(dir, { withFileTypes: true }).forEach((e) => {
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) walk(full); else if (/SCMS|scms/.test(e.name)) texts.push(fs.readFileSync(full, 'utf8'));
+  });
+  walk(path.join(dirs.data, 'logs'));
+  return texts;
+}
+
+/** The `… -m scms serve` processes whose working folder is the demo workspace (Linux: read from /proc). */
+function languageServers() {
+  const workspace = fs.realpathSync(ws);
+  return fs.readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).filter((pid) => {
+    try {
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      const at = argv.indexOf('-m');
+      return at >= 0 && argv[at + 1] === 'scms' && argv[at + 2] === 'serve' && fs.realpathSync(`/proc/${pid}/cwd`) === workspace;
+    } catch {
+      return false; // gone meanwhile, or not ours to read
+    }
+  }).map(Number);
+}
+
 async function acceptFromCard(expectedUses) {
   const card = await hoverCard('divmod');
   await card.locator('a', { hasText: 'Accept' }).first().click();
@@ -167,6 +193,13 @@ try {
     throw new Error(`unexpected pattern: ${JSON.stringify(remembered).slice(0, 300)}`);
   }
   log('remembered', JSON.stringify(remembered.title));
+  // the workspace's first start: `initialize` was answered from the answers the package carries (scms.lsp.answers)
+  await until('the server log to say how initialize was answered', () => scmsLogs().some((text) => text.includes('initialize answered before pygls loaded')), 30_000)
+    .catch(() => { throw new Error('the SCMS output log never says how initialize was answered'); });
+  if (!scmsLogs().some((text) => text.includes('initialize answered before pygls loaded, from the answers the package carries'))) {
+    throw new Error("initialize was not answered from the package's answers: this client's capabilities are not among them (python -m scms.lsp.answers)");
+  }
+  log("initialize was answered from the package's answers, before pygls loaded");
 
   // 2. the hover card in tarfile.copyfileobj, accepted twice from its link
   await openAt('src/tarfile.py', TAR_COPY + 11);
@@ -200,6 +233,45 @@ try {
   await page.locator('.statusbar-item', { hasText: 'SCMS 0 · 1' }).first().waitFor({ timeout: 20_000 });
   await page.screenshot({ path: path.join(ARTIFACTS, 'memory-view.png') });
   log('tree view shows Validated (1) with the pattern; status bar SCMS 0 · 1; screenshot build/e2e/memory-view.png');
+
+  // 4. the restart path: kill the language server; the client starts a new one, and the status bar and tree come back
+  const counts = /SCMS \d+ · \d+/;
+  const before = languageServers();
+  if (before.length !== 1) throw new Error(`expected one "scms serve" process for ${ws}, found ${before.length ? before.join(', ') : 'none'}`);
+  await page.evaluate(() => { // record every text the SCMS status bar item shows from now on, however briefly
+    window.scmsStatusTexts = [];
+    const record = () => {
+      for (const item of document.querySelectorAll('.statusbar-item')) {
+        const text = (item.textContent ?? '').replace(/\s+/g, ' ').trim();
+        if (text.includes('SCMS') && window.scmsStatusTexts.at(-1) !== text) window.scmsStatusTexts.push(text);
+      }
+    };
+    record();
+    new MutationObserver(record).observe(document.querySelector('.part.statusbar') ?? document.body,
+      { subtree: true, childList: true, characterData: true, attributes: true });
+  });
+  process.kill(before[0], 'SIGKILL');
+  log(`killed the language server (pid ${before[0]})`);
+  const seen = () => page.evaluate(() => window.scmsStatusTexts);
+  const restarted = await until('a new "scms serve" process after the kill (the client restarts a crashed server)',
+    () => languageServers().find((pid) => pid !== before[0]), 90_000);
+  log(`the client started a new language server (pid ${restarted})`);
+  try {
+    await until('the status bar to leave the counts and show them again', async () => {
+      const texts = await seen();
+      const left = texts.findIndex((text) => !counts.test(text));
+      return left >= 0 && texts.slice(left + 1).some((text) => text.includes('SCMS 0 · 1'));
+    }, 120_000);
+  } catch (error) {
+    throw new Error(`${error.message}; the status bar showed, in order: ${JSON.stringify(await seen())}`);
+  }
+  log(`status bar after the restart: ${JSON.stringify(await seen())}`);
+  await page.locator('.monaco-list-row', { hasText: 'Validated (1)' }).waitFor({ timeout: 30_000 })
+    .catch(() => { throw new Error('after the restart the memory view does not list "Validated (1)"'); });
+  await page.locator('.monaco-list-row', { hasText: TITLE }).waitFor({ timeout: 30_000 })
+    .catch(() => { throw new Error(`after the restart the memory view does not list ${JSON.stringify(TITLE)}`); });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'after-restart.png') });
+  log('after the restart: status bar SCMS 0 · 1, tree lists Validated (1); screenshot build/e2e/after-restart.png');
   log('PASS');
 } catch (error) {
   failed = true;

@@ -3,8 +3,9 @@
 Importing pygls and lsprotocol takes ~0.75 s on a 2-core machine, longer than the whole budget for
 `initialize`. So the first message is read here with the standard library only. When this workspace has
 seen the same client capabilities with the same versions before, pygls' own earlier answer (kept in
-`.scms/index/`) is sent at once; pygls then processes the same `initialize` for its state, and its second,
-identical answer is dropped. Otherwise pygls answers as usual and its answer is kept for next time.
+`.scms/index/`) is sent at once; else, for a client the package knows (`answers.json`, made by
+`scms.lsp.answers`), pygls' answer computed ahead of time. pygls then processes the same `initialize` for
+its state, and its own answer is dropped (and kept for next time). Otherwise pygls answers as usual.
 """
 
 from __future__ import annotations
@@ -47,19 +48,78 @@ def read_message(stream: BinaryIO) -> tuple[bytes, dict[str, Any] | None]:
     return raw, message if isinstance(message, dict) else None
 
 
+def versions() -> str | None:
+    try:
+        return f"{__version__}/{metadata.version('pygls')}/{metadata.version('lsprotocol')}"
+    except metadata.PackageNotFoundError:
+        return None
+
+
 def cache_file(params: dict[str, Any]) -> Path | None:
     """Where this workspace keeps pygls' answer for these client capabilities and versions."""
     folders = params.get("workspaceFolders") or []
     uri = folders[0].get("uri") if folders and isinstance(folders[0], dict) else params.get("rootUri")
-    if not isinstance(uri, str) or not uri.startswith("file:"):
+    if not isinstance(uri, str) or not uri.startswith("file:") or (installed := versions()) is None:
         return None
     index = Path(unquote(urlparse(uri).path)) / ".scms" / "index"
-    try:
-        versions = f"{__version__}/{metadata.version('pygls')}/{metadata.version('lsprotocol')}"
-    except metadata.PackageNotFoundError:
-        return None
-    key = json.dumps([versions, params.get("capabilities")], sort_keys=True)
+    key = json.dumps([installed, params.get("capabilities")], sort_keys=True)
     return index / f"initialize-{hashlib.sha1(key.encode()).hexdigest()[:16]}.json"
+
+
+FILE_OPERATIONS = ("willCreate", "didCreate", "willDelete", "didDelete", "willRename", "didRename")
+FLAGS = {"willSave": "textDocument.synchronization.willSave",
+         "willSaveWaitUntil": "textDocument.synchronization.willSaveWaitUntil",
+         "prepareRename": "textDocument.rename.prepareSupport",
+         **{name: f"workspace.fileOperations.{name}" for name in FILE_OPERATIONS}}
+
+
+def projection(capabilities: Any) -> dict[str, Any]:
+    """The client capabilities pygls' answer depends on (what its ServerCapabilitiesBuilder reads)."""
+    def get(path: str) -> Any:
+        node = capabilities
+        for part in path.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        return node
+
+    def flag(path: str) -> bool | None:  # pygls passes an absent flag on as absent, a false one as false
+        value = get(path)
+        return None if value is None else bool(value)
+
+    return {"positionEncodings": get("general.positionEncodings"),
+            "notebookDocument": get("notebookDocument") is not None,
+            **{name: flag(path) for name, path in FLAGS.items()}}
+
+
+def capabilities_of(projected: dict[str, Any]) -> dict[str, Any]:
+    """The smallest client capabilities with this projection."""
+    capabilities: dict[str, Any] = {}
+    if projected["positionEncodings"] is not None:
+        capabilities["general"] = {"positionEncodings": projected["positionEncodings"]}
+    if projected["notebookDocument"]:
+        capabilities["notebookDocument"] = {"synchronization": {}}
+    for name, path in FLAGS.items():
+        if projected[name] is not None:
+            *parents, leaf = path.split(".")
+            node = capabilities
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = projected[name]
+    return capabilities
+
+
+def projection_key(projected: dict[str, Any]) -> str:
+    return hashlib.sha1(json.dumps(projected, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def packaged_answer(capabilities: Any) -> dict[str, Any] | None:
+    """pygls' answer to this client computed ahead of time, if the package knows its capabilities."""
+    try:
+        table = json.loads(Path(__file__).with_name("answers.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(table, dict) or table.get("versions") != versions():
+        return None
+    return table.get("answers", {}).get(projection_key(projection(capabilities)))
 
 
 class PrefixedStdin:
@@ -83,13 +143,16 @@ class PrefixedStdin:
 
 
 class InitializeFilter:
-    """stdout that drops pygls' answer to `initialize` when it was answered early, or keeps it for next time."""
+    """stdout that drops pygls' answer to `initialize` when it was answered early, and keeps it for next time
+    unless it came from this workspace's cache."""
 
-    def __init__(self, stream: BinaryIO, request_id: Any, answered: bool, cache: Path | None) -> None:
+    def __init__(self, stream: BinaryIO, request_id: Any, sent: dict[str, Any] | None, cache: Path | None,
+                 keep: bool = True) -> None:
         self._stream = stream
         self._id = request_id
-        self._answered = answered
+        self._sent = sent
         self._cache = cache
+        self._keep_answer = keep
         self._done = False
 
     def write(self, data: bytes) -> None:
@@ -101,9 +164,13 @@ class InitializeFilter:
                 message = None
             if isinstance(message, dict) and message.get("id") == self._id and "result" in message:
                 self._done = True
-                if self._answered:
+                if self._keep_answer:
+                    self._keep(message["result"])
+                if self._sent is not None:
+                    if message["result"] != self._sent:
+                        sys.stderr.write("scms: the packaged initialize answer differs from pygls' own; "
+                                         "regenerate it with `python -m scms.lsp.answers`\n")
                     return
-                self._keep(message["result"])
         self._stream.write(data)
         self._stream.flush()
 
@@ -132,16 +199,21 @@ def start(stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> tupl
     raw, message = read_message(stdin)
     if not message or message.get("method") != "initialize" or "id" not in message:
         return PrefixedStdin(raw, stdin), stdout  # type: ignore[return-value]
-    cache = cache_file(message.get("params") or {})
-    answered = False
+    params = message.get("params") if isinstance(message.get("params"), dict) else {}
+    cache = cache_file(params)
+    result, cached = None, False
     if cache is not None and cache.is_file():
         try:
-            result = json.loads(cache.read_text(encoding="utf-8"))
-            body = json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": result}).encode()
-            stdout.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
-            stdout.flush()
-            answered = True
+            result, cached = json.loads(cache.read_text(encoding="utf-8")), True
         except (OSError, ValueError):
-            answered = False
+            result = None
+    if result is None:
+        result = packaged_answer(params.get("capabilities"))
+    if result is not None:
+        source = "this workspace's earlier answer" if cached else "the answers the package carries"
+        sys.stderr.write(f"scms: initialize answered before pygls loaded, from {source}\n")
+        body = json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": result}).encode()
+        stdout.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        stdout.flush()
     return (PrefixedStdin(raw, stdin),  # type: ignore[return-value]
-            InitializeFilter(stdout, message["id"], answered, cache))  # type: ignore[return-value]
+            InitializeFilter(stdout, message["id"], result, cache, keep=not cached))  # type: ignore[return-value]

@@ -86,7 +86,7 @@ async def _load_model(ls: ScmsServer) -> None:
         threading.Thread(target=load, args=(report,), name="scms-model", daemon=True).start()
         await done
     for notice in memory.notices:
-        ls.tell(types.MessageType.Warning, f"SCMS: {notice}")
+        ls.log(types.MessageType.Info, f"SCMS: {notice}")
     if memory.engine.state == "failed":
         ls.tell(types.MessageType.Warning, f"SCMS: recall stays lexical: {memory.engine.problem}")
     else:
@@ -113,6 +113,11 @@ async def _open_memory(ls: ScmsServer, report: Any) -> None:
         ls.memory = await asyncio.to_thread(Memory.open, root, settings)
     except ScmsError as err:
         ls.unavailable = f"SCMS memory unavailable: {err}"
+        ls.tell(types.MessageType.Error, ls.unavailable)
+        return
+    except Exception as err:
+        log.error("opening the SCMS memory failed", exc_info=True)
+        ls.unavailable = f"SCMS memory unavailable: {type(err).__name__}: {err}"
         ls.tell(types.MessageType.Error, ls.unavailable)
         return
     for warning in ls.memory.last_sync.warnings:
@@ -200,7 +205,7 @@ def code_actions(ls: ScmsServer, params: types.CodeActionParams) -> list[types.C
     except ScmsError:
         return None
     actions: list[types.CodeAction] = []
-    if rng.start != rng.end:
+    if rng.start != rng.end and rng.start.line < text.count("\n") + 1:
         selection = {"start": {"line": rng.start.line, "character": rng.start.character},
                      "end": {"line": rng.end.line, "character": rng.end.character}}
         actions.append(_action("SCMS: Remember selection as pattern", types.CodeActionKind.RefactorExtract,
@@ -321,12 +326,22 @@ async def run_command(ls: ScmsServer, name: str, args: tuple[Any, ...]) -> Any:
         else:
             result = await asyncio.to_thread(implementation, ls, memory, parsed)
     except (InvalidInput, NotFound, InvalidState) as err:
-        raise JsonRpcInvalidParams(str(err)) from None
+        raise JsonRpcInvalidParams(_naming_the_field(err)) from None
     except ScmsError as err:
+        if changes:
+            ls.changed(name, [])  # a file that could not follow a committed change: views refresh anyway
         raise JsonRpcServerError(str(err), code=-32001) from None
     if changes:
         ls.changed(name, _ids(result))
     return result
+
+
+def _naming_the_field(err: Any) -> str:
+    """The message, led by the argument field it is about unless it already starts with it."""
+    message = str(err)
+    if err.field and not message.startswith((err.field, "scms.")):
+        return f"{err.field}: {message}"
+    return message
 
 
 def _ids(result: Any) -> list[str]:

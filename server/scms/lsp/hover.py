@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -10,6 +11,9 @@ from scms.model import Tier
 from scms.recall.ranking import Recalled
 from scms.store.files import fence_for
 
+_MARKUP = "\\`*_[]<>#~-=+|"
+_LANGUAGE = re.compile(r"[^\w+#.-]")
+_BLOCK_OPENER = re.compile(r"^\s*(`{3,}|~{3,}|[-*_=+]|#|\d+[.)]|<|\|)")
 BADGES = {Tier.VALIDATED: "validated", Tier.SESSION: "candidate", Tier.ARCHIVE: "archived"}
 SNIPPET_LINES = 10
 
@@ -29,20 +33,27 @@ def card(recalled: list[Recalled], uri: str, context_range: dict[str, Any]) -> s
             links.append(command_link("Promote", "scms.promote", {"patternId": p.id}))
         uses = f"{p.accepted_uses} accepted use" + ("" if p.accepted_uses == 1 else "s")
         section = [f"**SCMS** · *{BADGES[p.tier]}* · {uses} · {p.kind.value.replace('_', '-')}",
-                   "", f"#### {_escape(p.title)}", "", " · ".join(links), ""]
+                   "", f"#### {_escape(' '.join(p.title.split()))}", "", " · ".join(links), ""]
         section += [f"*Why:* {reason}  " for reason in item.reasons]
-        if p.body:
-            section += ["", _clip(p.body, 400)]
+        if p.body.strip():
+            section += ["", _quoted(_clip(p.body, 400))]
         if p.snippet:
-            language = p.languages[0] if p.languages else ""
-            fence = fence_for(p.snippet)
-            section += ["", f"{fence}{language}", _first_lines(p.snippet), fence]
+            snippet = _first_lines(p.snippet)
+            language = _LANGUAGE.sub("", p.languages[0]) if p.languages else ""
+            fence = fence_for(snippet)
+            section += ["", f"{fence}{language}", snippet, fence]
         parts.append("\n".join(section))
     return "\n\n---\n\n".join(parts)
 
 
-def _escape(text: str) -> str:
-    return "".join("\\" + c if c in "\\`*_[]<>#" else c for c in text)
+def _escape(text: str, markup: str = _MARKUP) -> str:
+    return "".join("\\" + c if c in markup else c for c in text)
+
+
+def _quoted(body: str) -> str:
+    """The note as a blockquote that holds no links, fences or rules: nothing in it can outlive it."""
+    return "\n".join("> " + (_escape(line) if _BLOCK_OPENER.match(line) else _escape(line, "\\[]<"))
+                     for line in body.splitlines())
 
 
 def _clip(text: str, limit: int) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from scms.recall import lexical_snapshot
 from scms.recall.embeddings import Embedder, ModelError
 from scms.recall.lexical import LexicalIndex
 from scms.recall.syntax import Context, Syntax
@@ -25,6 +26,7 @@ from scms.store.workspace import Workspace
 
 log = logging.getLogger("scms")
 CONTEXT_CACHE = 4096
+SAVE_LEXICAL_AFTER = 1000  # events followed since the last snapshot that make a fresh one worth writing at start
 BATCH = 16  # measured: batches of 32 left the server ~250 MB larger (freed memory glibc kept)
 
 
@@ -50,6 +52,7 @@ class RecallEngine:
         self._jobs: queue.Queue[tuple[str, str, str, str] | None] = queue.Queue()
         self._queued: set[str] = set()
         self._indexed_event = 0
+        self._lexical_saved = 0
         self._vector_event = 0
         self._data_version: int | None = None
         self._dirty = False
@@ -77,27 +80,33 @@ class RecallEngine:
             self._data_version = version
             vectors_live = self.state == "ready"
             since = min(self._indexed_event, self._vector_event) if vectors_live else self._indexed_event
-            rows = conn.execute(
-                "SELECT id, tier, terms, last_event, json_extract(data, '$.title'), json_extract(data, '$.body'), "
-                "json_extract(data, '$.snippet') FROM patterns WHERE last_event > ?", (since,)
-            ).fetchall()
-            for pattern_id, tier, terms, last_event, title, body, snippet in rows:
-                if last_event > self._indexed_event:
-                    if tier == "archive":
-                        self.lexical.remove(pattern_id)
-                    else:
-                        self.lexical.upsert(pattern_id, terms)
-                if vectors_live and last_event > self._vector_event:
-                    if tier == "archive":
-                        self.vectors.remove(pattern_id)  # type: ignore[union-attr]
-                        self._dirty = True
-                    else:
-                        self._index_pattern(conn, pattern_id, tier, pattern_text(title, body, snippet))
-            if rows:
-                newest = max(row[3] for row in rows)
-                self._indexed_event = max(self._indexed_event, newest)
-                if vectors_live:
-                    self._vector_event = max(self._vector_event, newest)
+            texts = ("json_extract(data, '$.title'), json_extract(data, '$.body'), json_extract(data, '$.snippet')"
+                     if vectors_live else "NULL, NULL, NULL")
+            rows = conn.execute(f"SELECT id, tier, terms, last_event, {texts} FROM patterns WHERE last_event > ?",
+                                (since,)).fetchall()
+            if not rows:
+                return
+            if since == 0 and not len(self.lexical):
+                self.lexical.add_many([(row[0], row[2]) for row in rows if row[1] != "archive"])
+            else:
+                for pattern_id, tier, terms, last_event, *_ in rows:
+                    if last_event > self._indexed_event:
+                        if tier == "archive":
+                            self.lexical.remove(pattern_id)
+                        else:
+                            self.lexical.upsert(pattern_id, terms)
+            if vectors_live:
+                for pattern_id, tier, _terms, last_event, title, body, snippet in rows:
+                    if last_event > self._vector_event:
+                        if tier == "archive":
+                            self.vectors.remove(pattern_id)  # type: ignore[union-attr]
+                            self._dirty = True
+                        else:
+                            self._index_pattern(conn, pattern_id, tier, pattern_text(title, body, snippet))
+            newest = max(row[3] for row in rows)
+            self._indexed_event = max(self._indexed_event, newest)
+            if vectors_live:
+                self._vector_event = max(self._vector_event, newest)
 
     def _index_pattern(self, conn: sqlite3.Connection, pattern_id: str, tier: str, text: str) -> None:
         key = content_hash(text)
@@ -128,6 +137,7 @@ class RecallEngine:
             return
         report("loading the vector index", 50)
         vectors, newest, missing = self._build_vectors(embedder)
+        _release_freed_memory()  # a rebuild's temporary copies
         with self._lock:
             self.embedder, self.vectors = embedder, vectors
             self._vector_event = newest
@@ -154,32 +164,31 @@ class RecallEngine:
         conn = sqlite3.connect(f"file:{self.ws.db.path}?mode=ro", uri=True, timeout=10.0)
         try:
             newest = conn.execute("SELECT COALESCE(MAX(last_event), 0) FROM patterns").fetchone()[0]
-            if (folder / "watermark.json").exists():
-                try:
-                    saved, watermark = VectorIndex.load(folder, embedder.dim)
-                    return saved, watermark, []  # the next refresh catches up with every later change
-                except ValueError as err:
-                    self.notices.append(f"the vector index was unreadable ({err}); it is rebuilt from the patterns")
+            try:
+                saved = VectorIndex.load(folder, embedder.dim)
+            except ValueError as err:
+                saved = None
+                self.notices.append(f"the vector index was unreadable ({err}); it is rebuilt from the patterns")
+            if saved is not None and saved[2] == lexical_snapshot.event_stamp(conn, saved[1]):
+                return saved[0], saved[1], []  # the next refresh catches up with every later change
             rows = conn.execute(
                 "SELECT id, tier, json_extract(data, '$.title'), json_extract(data, '$.body'), "
                 "json_extract(data, '$.snippet') FROM patterns WHERE tier != 'archive' AND last_event <= ?",
                 (newest,)).fetchall()
-            by_tier: dict[str, tuple[list[str], list[np.ndarray]]] = {}
+            texts = {pattern_id: pattern_text(title, body, snippet) for pattern_id, _, title, body, snippet in rows}
+            hashes = {pattern_id: content_hash(text) for pattern_id, text in texts.items()}
+            known = _cached_vectors(conn, embedder.name, list(set(hashes.values())))
+            by_tier: dict[str, list[str]] = {}
             missing = []
-            for pattern_id, tier, title, body, snippet in rows:
-                text = pattern_text(title, body, snippet)
-                key = content_hash(text)
-                found = conn.execute("SELECT vector FROM embeddings WHERE content_hash = ? AND model = ?",
-                                     (key, embedder.name)).fetchone()
-                if found is None:
-                    missing.append(("pattern", key, text, f"{pattern_id}\t{tier}"))
-                    continue
-                ids, vectors = by_tier.setdefault(tier, ([], []))
-                ids.append(pattern_id)
-                vectors.append(np.frombuffer(found[0], dtype=np.float32))
+            for pattern_id, tier, *_ in rows:
+                if len(known.get(hashes[pattern_id], b"")) == 4 * embedder.dim:
+                    by_tier.setdefault(tier, []).append(pattern_id)
+                else:
+                    missing.append(("pattern", hashes[pattern_id], texts[pattern_id], f"{pattern_id}\t{tier}"))
             index = VectorIndex(embedder.dim)
-            for tier, (ids, vectors) in by_tier.items():
-                index.add_many(ids, tier, np.stack(vectors))
+            for tier, ids in by_tier.items():
+                matrix = np.frombuffer(b"".join(known[hashes[pattern_id]] for pattern_id in ids), dtype=np.float32)
+                index.add_many(ids, tier, matrix.reshape(len(ids), embedder.dim))
             self._dirty = True
             return index, newest, missing
         finally:
@@ -283,6 +292,22 @@ class RecallEngine:
             self._queue(("context", key, text, ""))
         return vector
 
+    def embed_context(self, text: str) -> None:
+        """Embed this context now unless its vector is known (commands, never hovers), holding no lock while
+        the model runs."""
+        if self.state != "ready":
+            return
+        key = content_hash(text)
+        with self._lock:
+            if key in self._contexts:
+                return
+        with self.ws.db.read() as conn:
+            vector = self._cached(conn, key)
+        if vector is None:
+            vector = self.embedder.encode([text])[0]  # type: ignore[union-attr]
+        with self._lock:
+            self._remember_context(key, vector)
+
     def prepare(self, texts: list[str]) -> None:
         """Queue contexts for embedding ahead of hovers (after an edit, or when a document opens)."""
         if self.state != "ready":
@@ -299,9 +324,34 @@ class RecallEngine:
         return self._jobs.unfinished_tasks
 
     def warm_up(self) -> None:
-        """Build the lexical index now (a first hover would otherwise pay for it)."""
-        with self.ws.db.read() as conn:
+        """Load the lexical index (saved, else built from the store) now: a first hover would otherwise pay."""
+        folder = self.ws.scms_dir / "index"
+        with self.ws.db.read() as conn, self._lock:
+            if not self._indexed_event and not len(self.lexical):
+                try:
+                    saved = lexical_snapshot.load(folder, conn)
+                except ValueError as err:
+                    saved = None
+                    log.info("the saved lexical index is rebuilt: %s", err)
+                if saved is not None:
+                    self.lexical, self._indexed_event = saved
+                    self._lexical_saved = self._indexed_event
             self.refresh(conn)
+            self.lexical.precompute()
+        if self._indexed_event - self._lexical_saved > SAVE_LEXICAL_AFTER:
+            self.save_lexical()
+
+    def save_lexical(self) -> None:
+        """Snapshot the lexical index if it has followed events since its last snapshot."""
+        with self.ws.db.read() as conn, self._lock:
+            if self._indexed_event == self._lexical_saved:
+                return
+            watermark = self._indexed_event
+            ids, terms, lengths, words = self.lexical.live_rows()
+            live = (ids, terms, lengths, list(words))
+            stamp = lexical_snapshot.event_stamp(conn, watermark)
+        lexical_snapshot.save(live, self.ws.scms_dir / "index", watermark, stamp)
+        self._lexical_saved = watermark
 
     def wait_idle(self) -> None:
         if self.state == "ready":
@@ -311,7 +361,9 @@ class RecallEngine:
         with self._lock:
             if self.vectors is None or not self._dirty or self.embedder is None:
                 return
-            self.vectors.save(self.ws.scms_dir / "index" / self.embedder.name, self._vector_event)
+            with self.ws.db.read() as conn:
+                stamp = lexical_snapshot.event_stamp(conn, self._vector_event)
+            self.vectors.save(self.ws.scms_dir / "index" / self.embedder.name, self._vector_event, stamp)
             self._dirty = False
 
     def close(self) -> None:
@@ -321,8 +373,20 @@ class RecallEngine:
             self._worker.join(timeout=10)
         try:
             self.save()
+            self.save_lexical()
         except OSError as err:
-            log.warning("could not save the vector index: %s", err)
+            log.warning("could not save the recall indexes: %s", err)
+
+
+def _cached_vectors(conn: sqlite3.Connection, model: str, hashes: list[str]) -> dict[str, bytes]:
+    """The cached embeddings (raw float32 bytes) of these content hashes, looked up a few hundred at a time."""
+    found: dict[str, bytes] = {}
+    for start in range(0, len(hashes), 500):
+        chunk = hashes[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        found.update(conn.execute(f"SELECT content_hash, vector FROM embeddings WHERE model = ? AND "
+                                  f"content_hash IN ({marks})", (model, *chunk)).fetchall())
+    return found
 
 
 def _release_freed_memory() -> None:

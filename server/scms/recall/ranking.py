@@ -23,7 +23,7 @@ LEARNED = 0.5  # weight of the learned gain inside fused relevance, chosen by be
 
 
 class Learned(Protocol):
-    """What was learned from accepted uses (scms.learning.service.ModelService)."""
+    """What was learned from accepted uses (scms.learn.service.ModelService)."""
 
     def exemplar_hits(self, vector: np.ndarray, limit: int) -> dict[str, float]: ...
 
@@ -58,17 +58,15 @@ def recall(conn: sqlite3.Connection, engine, text: str, *, settings: Settings, n
     candidates: dict[str, tuple[float, float | None]] = {}
     stored: dict[str, np.ndarray] = {}  # candidates' vectors: those faiss did not score, or all for the model
     closest = [p for p in exemplars if p in engine.vectors][:limit]  # archived patterns' exemplars do not count
-    for pattern_id in set(lexical_hits) | set(cosines) | set(closest):
+    pooled = set(lexical_hits) | set(cosines) | set(closest)
+    if vector is not None:
+        stored = engine.vectors.vectors_of([p for p in pooled if learned or p not in cosines])
+    for pattern_id in pooled:
         hit = lexical_hits.get(pattern_id)
         lexical = hit.similarity if hit else engine.lexical.similarity(terms, pattern_id)
-        cosine = None
-        if vector is not None:
-            cosine = cosines.get(pattern_id)
-            if cosine is None or learned:
-                found = engine.vectors.vector(pattern_id)
-                if found is not None:
-                    stored[pattern_id] = found
-                    cosine = float(found @ vector) if cosine is None else cosine
+        cosine = cosines.get(pattern_id)
+        if cosine is None and pattern_id in stored:
+            cosine = float(stored[pattern_id] @ vector)
         candidates[pattern_id] = (lexical, cosine)
     shifts = learned.shift(vector, stored) if learned and vector is not None else {}
     scored = []
@@ -100,7 +98,7 @@ def recall(conn: sqlite3.Connection, engine, text: str, *, settings: Settings, n
         tier_prior = 1.0 if pattern.tier is Tier.VALIDATED else 0.5
         score = (WEIGHTS["relevance"] * relevance + WEIGHTS["tier"] * tier_prior
                  + WEIGHTS["retention"] * min(1.0, kept))
-        shared = [t for t in terms if t in engine.lexical.terms_of(pattern_id)]
+        shared = engine.lexical.shared(terms, pattern_id)
         found.append(Recalled(pattern, round(score, 4), round(relevance, 4), shared,
                               _reasons(pattern, lexical, cosine, shared, exemplars.get(pattern_id),
                                        shifts.get(pattern_id)),

@@ -1,4 +1,4 @@
-"""faiss indexes of pattern embeddings, one per tier, persisted under `.scms/index/`.
+"""faiss indexes of pattern embeddings, one per tier, persisted under `.scms/index/<model>/`.
 
 Exact inner-product search (flat) up to `APPROXIMATE_ABOVE` vectors, then an inverted-file index (IVF).
 Measured here at one thread: flat search over 384-d vectors takes 1.4 ms at 10k, 2.9 ms at 20k and 13.5 ms
@@ -6,6 +6,9 @@ at 100k, too much of a 10–15 ms hover budget; IVF takes ~0.1 ms at 10k. On 5k 
 vectors of standard-library functions, IVF with 127 lists and 24 probed found 98 % of the exact top 10
 and the same top 1 for all 500 queries. IVF can delete ids (HNSW cannot) and trains in seconds; it is
 retrained whenever the tier has doubled since its last training.
+
+faiss holds the only copy of the vectors (a pattern's vector is reconstructed from it by id), and the
+indexes are saved in faiss' own format, so a restart neither copies nor retrains them.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 from pathlib import Path
 
 import faiss
@@ -21,6 +25,7 @@ import numpy as np
 faiss.omp_set_num_threads(1)  # one query at a time: threads only add overhead and contend with the editor
 APPROXIMATE_ABOVE = 5_000
 NPROBE = 24
+FORMAT = 2  # 1 kept the vectors in .npz files and retrained on load
 
 
 def numeric_id(pattern_id: str) -> int:
@@ -32,42 +37,76 @@ class TierIndex:
 
     def __init__(self, dim: int) -> None:
         self.dim = dim
-        self.vectors: dict[int, np.ndarray] = {}  # kept to retrain, and to score candidates found lexically
+        self._keys: set[int] = set()
         self._index: faiss.Index | None = None
         self._built_kind = ""
         self._trained_for = 0
 
     def __len__(self) -> int:
-        return len(self.vectors)
+        return len(self._keys)
 
     @property
     def approximate(self) -> bool:
-        return len(self.vectors) > APPROXIMATE_ABOVE
+        return len(self._keys) > APPROXIMATE_ABOVE
 
     def add(self, key: int, vector: np.ndarray) -> None:
-        if key in self.vectors:
-            self.remove(key)
-        self.vectors[key] = vector
+        self.remove(key)
+        self._keys.add(key)
+        row = vector.reshape(1, -1).astype(np.float32)
         if self._needs_rebuild():
-            self._rebuild()
+            keys, data = self.contents()
+            self._build(np.append(keys, key), np.vstack([data, row]))
         else:
-            self._index.add_with_ids(vector.reshape(1, -1), np.array([key], dtype=np.int64))  # type: ignore
+            self._index.add_with_ids(row, np.array([key], dtype=np.int64))  # type: ignore[union-attr]
 
     def add_many(self, keys: list[int], vectors: np.ndarray) -> None:
-        """Bulk load: one rebuild instead of one insertion per vector."""
-        for key, vector in zip(keys, vectors):
-            self.vectors[key] = vector
-        self._rebuild()
+        """Bulk load: one build instead of one insertion per vector."""
+        for key in keys:
+            self.remove(key)
+        old_keys, old_data = self.contents()
+        self._keys.update(keys)
+        self._build(np.append(old_keys, np.array(keys, dtype=np.int64)),
+                    np.vstack([old_data, vectors.astype(np.float32)]))
 
     def remove(self, key: int) -> None:
-        if self.vectors.pop(key, None) is not None and self._index is not None:
-            self._index.remove_ids(np.array([key], dtype=np.int64))
+        if key in self._keys:
+            self._keys.discard(key)
+            self._index.remove_ids(np.array([key], dtype=np.int64))  # type: ignore[union-attr]
+
+    def keys(self) -> list[int]:
+        return list(self._keys)
+
+    def vector(self, key: int) -> np.ndarray | None:
+        return self._index.reconstruct(key) if key in self._keys else None  # type: ignore[union-attr]
+
+    def vectors(self, keys: list[int]) -> np.ndarray:
+        """The vectors of these keys (all of them indexed here), in one call."""
+        if not keys:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._index.reconstruct_batch(np.array(keys, dtype=np.int64))  # type: ignore[union-attr]
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        if self._index is None or not self.vectors:
+        if self._index is None or not self._keys:
             return []
-        scores, keys = self._index.search(query.reshape(1, -1), min(k, len(self.vectors)))
+        scores, keys = self._index.search(query.reshape(1, -1), min(k, len(self._keys)))
         return [(int(key), float(score)) for key, score in zip(keys[0], scores[0]) if key >= 0]
+
+    def contents(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every key and its vector, read back from faiss."""
+        empty = (np.zeros(0, dtype=np.int64), np.zeros((0, self.dim), dtype=np.float32))
+        if self._index is None or not self._index.ntotal:
+            return empty
+        if self._built_kind == "flat":
+            return faiss.vector_to_array(self._index.id_map), self._index.index.reconstruct_n(0, self._index.ntotal)
+        lists = self._index.invlists
+        keys, rows = [], []
+        for number in range(lists.nlist):
+            size = lists.list_size(number)
+            if size:
+                keys.append(faiss.rev_swig_ptr(lists.get_ids(number), size).copy())
+                codes = faiss.rev_swig_ptr(lists.get_codes(number), size * lists.code_size)
+                rows.append(np.frombuffer(codes, dtype=np.float32).reshape(size, self.dim).copy())
+        return (np.concatenate(keys), np.vstack(rows)) if keys else empty
 
     def _kind(self) -> str:
         return self._built_kind
@@ -75,24 +114,52 @@ class TierIndex:
     def _needs_rebuild(self) -> bool:
         if self._index is None or self._built_kind != ("ivf" if self.approximate else "flat"):
             return True
-        return self._built_kind == "ivf" and len(self.vectors) > 2 * self._trained_for
+        return self._built_kind == "ivf" and len(self._keys) > 2 * self._trained_for
 
-    def _rebuild(self) -> None:
-        keys = np.fromiter(self.vectors.keys(), dtype=np.int64, count=len(self.vectors))
-        data = np.stack(list(self.vectors.values())) if self.vectors else np.zeros((0, self.dim), np.float32)
+    def _build(self, keys: np.ndarray, data: np.ndarray) -> None:
         if self.approximate:
             lists = max(1, min(int(4 * math.sqrt(len(keys))), len(keys) // 39))  # faiss wants 39 points a list
             index = faiss.IndexIVFFlat(faiss.IndexFlatIP(self.dim), self.dim, lists, faiss.METRIC_INNER_PRODUCT)
             index.train(data)
             index.nprobe = NPROBE
+            index.set_direct_map_type(faiss.DirectMap.Hashtable)  # vectors by id, and removal by id
             self._trained_for = len(keys)
             self._built_kind = "ivf"
         else:
             index = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
             self._built_kind = "flat"
         if len(keys):
-            index.add_with_ids(data, keys)
+            index.add_with_ids(data, keys.astype(np.int64))
         self._index = index
+
+    def save(self, path: Path) -> None:
+        if self._index is None:
+            self._build(*self.contents())
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        faiss.write_index(self._index, str(tmp))
+        _fsync(tmp)
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path, dim: int, keys: list[int]) -> "TierIndex":
+        try:
+            index = faiss.read_index(str(path))
+        except Exception as err:  # faiss raises RuntimeError with C++ details
+            raise ValueError(f"{path.name} is corrupt ({type(err).__name__})") from err
+        tier = cls(dim)
+        if index.d != dim:
+            raise ValueError(f"{path.name} does not fit the model (dimension {index.d}, not {dim})")
+        if index.ntotal != len(keys):
+            raise ValueError(f"{path.name} does not fit its id list ({index.ntotal} vectors, {len(keys)} ids)")
+        if isinstance(index, faiss.IndexIVFFlat):
+            index.nprobe = NPROBE
+            tier._built_kind, tier._trained_for = "ivf", index.ntotal
+        elif isinstance(index, faiss.IndexIDMap2):
+            tier._built_kind = "flat"
+        else:
+            raise ValueError(f"{path.name} holds an index of another kind ({type(index).__name__})")
+        tier._index, tier._keys = index, set(keys)
+        return tier
 
 
 class VectorIndex:
@@ -117,72 +184,96 @@ class VectorIndex:
         self.remove(pattern_id)
         if tier not in self.tiers:
             return
-        key = numeric_id(pattern_id)
-        self._ids[key] = pattern_id
-        self._tier_of[pattern_id] = tier
-        self._key_of[pattern_id] = key
-        self.tiers[tier].add(key, vector.astype(np.float32))
+        self.tiers[tier].add(self._register(pattern_id, tier), vector)
+
+    def add_many(self, pattern_ids: list[str], tier: str, vectors: np.ndarray) -> None:
+        for pattern_id in pattern_ids:
+            self.remove(pattern_id)
+        keys = [self._register(pattern_id, tier) for pattern_id in pattern_ids]
+        if keys:
+            self.tiers[tier].add_many(keys, vectors)
 
     def remove(self, pattern_id: str) -> None:
         tier = self._tier_of.pop(pattern_id, None)
         if tier is not None:
-            self.tiers[tier].remove(self._key_of.pop(pattern_id))
+            key = self._key_of.pop(pattern_id)
+            self._ids.pop(key, None)
+            self.tiers[tier].remove(key)
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[str, float]]:
         hits = [(self._ids[key], score) for index in self.tiers.values() for key, score in index.search(query, k)]
         return sorted(hits, key=lambda hit: hit[1], reverse=True)[:k]
-
-    def save(self, folder: Path, watermark: int) -> None:
-        """One .npz per tier (ids and vectors), rebuilt into faiss on load, and the last event they include."""
-        folder.mkdir(parents=True, exist_ok=True)
-        for tier, index in self.tiers.items():
-            keys = np.fromiter(index.vectors.keys(), dtype=np.int64, count=len(index.vectors))
-            vectors = np.stack(list(index.vectors.values())) if index.vectors else np.zeros((0, self.dim), np.float32)
-            ids = np.array([self._ids[int(k)] for k in keys], dtype=object)
-            tmp = folder / f".{tier}.tmp.npz"
-            np.savez(tmp, keys=keys, vectors=vectors, ids=ids.astype(str))
-            tmp.replace(folder / f"{tier}.npz")
-        (folder / ".watermark.tmp").write_text(json.dumps({"event": watermark}))
-        (folder / ".watermark.tmp").replace(folder / "watermark.json")
-
-    @classmethod
-    def load(cls, folder: Path, dim: int) -> tuple["VectorIndex", int]:
-        """The saved index and the last event it includes. Raises ValueError when a file is missing, corrupt
-        or of another dimension; the caller rebuilds."""
-        try:
-            watermark = int(json.loads((folder / "watermark.json").read_text())["event"])
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            raise ValueError(f"watermark.json is missing or corrupt ({type(err).__name__})") from err
-        index = cls(dim)
-        for tier in cls.TIERS:
-            path = folder / f"{tier}.npz"
-            if not path.exists():
-                continue
-            try:
-                with np.load(path, allow_pickle=False) as data:
-                    vectors, ids = data["vectors"], data["ids"]
-            except Exception as err:
-                raise ValueError(f"{path.name} is corrupt ({type(err).__name__})") from err
-            if vectors.ndim != 2 or (len(vectors) and vectors.shape[1] != dim) or len(ids) != len(vectors):
-                raise ValueError(f"{path.name} does not fit the model (dimension or length)")
-            index.add_many([str(i) for i in ids], tier, vectors.astype(np.float32))
-        return index, watermark
-
-    def add_many(self, pattern_ids: list[str], tier: str, vectors: np.ndarray) -> None:
-        keys = []
-        for pattern_id in pattern_ids:
-            self.remove(pattern_id)
-            key = numeric_id(pattern_id)
-            self._ids[key] = pattern_id
-            self._tier_of[pattern_id] = tier
-            self._key_of[pattern_id] = key
-            keys.append(key)
-        if keys:
-            self.tiers[tier].add_many(keys, vectors)
 
     def items(self) -> list[tuple[str, str]]:
         return list(self._tier_of.items())
 
     def vector(self, pattern_id: str) -> np.ndarray | None:
         tier = self._tier_of.get(pattern_id)
-        return self.tiers[tier].vectors.get(self._key_of[pattern_id]) if tier else None
+        return self.tiers[tier].vector(self._key_of[pattern_id]) if tier else None
+
+    def vectors_of(self, pattern_ids: list[str]) -> dict[str, np.ndarray]:
+        """The vectors of those of these patterns that are indexed, read from faiss a tier at a time."""
+        by_tier: dict[str, list[str]] = {}
+        for pattern_id in pattern_ids:
+            if (tier := self._tier_of.get(pattern_id)) is not None:
+                by_tier.setdefault(tier, []).append(pattern_id)
+        found: dict[str, np.ndarray] = {}
+        for tier, ids in by_tier.items():
+            found.update(zip(ids, self.tiers[tier].vectors([self._key_of[p] for p in ids])))
+        return found
+
+    def save(self, folder: Path, watermark: int, stamp: str = "") -> None:
+        """One faiss file per tier, the pattern ids in it, and the last event (with its stamp) they include."""
+        folder.mkdir(parents=True, exist_ok=True)
+        ids: dict[str, list[str]] = {}
+        for tier, index in self.tiers.items():
+            ids[tier] = [self._ids[key] for key in index.keys()]
+            index.save(folder / f"{tier}.faiss")
+        for old in ("session.npz", "validated.npz"):  # the first format's files
+            (folder / old).unlink(missing_ok=True)
+        _write_json(folder / "watermark.json",
+                    {"format": FORMAT, "event": watermark, "stamp": stamp, "ids": ids})
+
+    @classmethod
+    def load(cls, folder: Path, dim: int) -> tuple["VectorIndex", int, str] | None:
+        """The saved index, the last event it includes and that event's stamp; None when there is none (or
+        one of an older format). Raises ValueError when a file is corrupt or does not fit; the caller rebuilds."""
+        try:
+            meta = json.loads((folder / "watermark.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as err:
+            raise ValueError(f"watermark.json is unreadable ({type(err).__name__})") from err
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            return None
+        try:
+            watermark, stamp, ids = int(meta["event"]), str(meta["stamp"]), meta["ids"]
+            index = cls(dim)
+            for tier in cls.TIERS:
+                tier_ids = [str(pattern_id) for pattern_id in ids[tier]]
+                keys = [index._register(pattern_id, tier) for pattern_id in tier_ids]
+                index.tiers[tier] = TierIndex.load(folder / f"{tier}.faiss", dim, keys)
+        except (KeyError, TypeError) as err:
+            raise ValueError(f"watermark.json is incomplete ({type(err).__name__}: {err})") from err
+        return index, watermark, stamp
+
+    def _register(self, pattern_id: str, tier: str) -> int:
+        key = numeric_id(pattern_id)
+        self._ids[key] = pattern_id
+        self._tier_of[pattern_id] = tier
+        self._key_of[pattern_id] = key
+        return key
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as written:
+        os.fsync(written.fileno())
+
+
+def _write_json(path: Path, value: object) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as out:
+        json.dump(value, out)
+        out.flush()
+        os.fsync(out.fileno())
+    tmp.replace(path)

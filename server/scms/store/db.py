@@ -45,6 +45,10 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (content_hash, model)
     ) WITHOUT ROWID;
     """,
+    # 3: patterns whose file still has to follow a committed event (written or removed at once, else on next open)
+    """
+    CREATE TABLE pending_files (pattern_id TEXT PRIMARY KEY) WITHOUT ROWID;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

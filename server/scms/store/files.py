@@ -63,7 +63,18 @@ def fence_for(code: str) -> str:
 
 
 def parse(text: str, path: Path) -> PatternFile:
-    """Read one pattern file; a missing id is derived from the file name so hand-written files work."""
+    """Read one pattern file; a missing id is derived from the file name so hand-written files work.
+
+    Whatever goes wrong while reading it is a MalformedPatternFile naming the file and the problem."""
+    try:
+        return _parse(text, path)
+    except MalformedPatternFile:
+        raise
+    except Exception as err:
+        raise MalformedPatternFile(f"{path.name}: {_first_line(err)}") from None
+
+
+def _parse(text: str, path: Path) -> PatternFile:
     lines = text.replace("\r\n", "\n").split("\n")
     if not lines or lines[0].strip() != "---":
         raise MalformedPatternFile(f"{path.name}: no YAML front matter (the file must start with '---')")
@@ -73,7 +84,7 @@ def parse(text: str, path: Path) -> PatternFile:
         raise MalformedPatternFile(f"{path.name}: the front matter is not closed by '---'") from None
     try:
         front = yaml.safe_load("\n".join(lines[1:end])) or {}
-    except yaml.YAMLError as err:
+    except (yaml.YAMLError, ValueError, OverflowError) as err:
         raise MalformedPatternFile(f"{path.name}: invalid YAML front matter ({_first_line(err)})") from None
     if not isinstance(front, dict):
         raise MalformedPatternFile(f"{path.name}: the front matter must be a mapping of fields")
@@ -89,19 +100,20 @@ def parse(text: str, path: Path) -> PatternFile:
         "evidence": front.get("evidence") or [],
         "accepted_uses": front.get("accepted_uses", 0),
     }
-    try:
-        if not _ID.fullmatch(fields["id"]):
-            raise ValueError(f"id {fields['id']!r} may hold only letters, digits, '-' and '_' (at most 64)")
-        Kind(fields["kind"])
-        fields["evidence"] = [Evidence.model_validate(e).model_dump(mode="json") for e in fields["evidence"]]
-        fields["accepted_uses"] = int(fields["accepted_uses"])
-        if fields["accepted_uses"] < 0:
-            raise ValueError("accepted_uses must not be negative")
-        for stamp in ("created", "promoted"):
-            if front.get(stamp):
-                fields[stamp] = _stamp(front[stamp]).isoformat()
-    except (ValueError, TypeError, ValidationError) as err:
-        raise MalformedPatternFile(f"{path.name}: {_first_line(err)}") from None
+    if not _ID.fullmatch(fields["id"]):
+        raise ValueError(f"id {fields['id']!r} may hold only letters, digits, '-' and '_' (at most 64)")
+    Kind(fields["kind"])
+    if not isinstance(fields["evidence"], list):
+        raise ValueError("'evidence' must be a list of places (file, start_line, end_line, content_hash)")
+    fields["evidence"] = [Evidence.model_validate(e).model_dump(mode="json") for e in fields["evidence"]]
+    uses = fields["accepted_uses"]
+    if isinstance(uses, bool) or not isinstance(uses, int):
+        raise ValueError(f"accepted_uses must be a whole number, got {uses!r}")
+    if uses < 0:
+        raise ValueError("accepted_uses must not be negative")
+    for stamp in ("created", "promoted"):
+        if front.get(stamp):
+            fields[stamp] = _stamp(front[stamp]).isoformat()
     return PatternFile(path=path, fields=fields)
 
 

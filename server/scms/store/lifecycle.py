@@ -5,19 +5,21 @@ from __future__ import annotations
 import secrets
 import sqlite3
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 
-from scms.errors import InvalidInput, InvalidState, NotFound
-from scms.model import EventType, Kind, Pattern, Status, Tier
+from scms.errors import InvalidInput, InvalidState, NotFound, StoreError
+from scms.model import EventType, Kind, Pattern, Tier
 from scms.store import files, projection
 from scms.store.retention import retention
-from scms.store.source import CodeRange
+from scms.store.source import CodeRange, outside_workspace
 from scms.store.workspace import Workspace
 
 
 def remember(ws: Workspace, code: CodeRange, *, title: str | None = None, note: str = "",
              kind: Kind = Kind.PATTERN, tags: list[str] | None = None) -> Pattern:
     """A new session-tier candidate from a code range."""
+    _check_inside(ws, code)
     title = " ".join((title or _default_title(code.text)).split())[:200]
     if not title:
         raise InvalidInput("title must not be blank", field="title")
@@ -35,6 +37,7 @@ def remember(ws: Workspace, code: CodeRange, *, title: str | None = None, note: 
 
 def accept(ws: Workspace, pattern_id: str, code: CodeRange | None = None) -> Pattern:
     """One accepted use, in a context when one is given: counts toward promotion and refreshes retention."""
+    _check_inside(ws, code)
     payload: dict[str, Any] = {"evidence": code.evidence.model_dump(mode="json")} if code else {}
     return _transition(ws, pattern_id, EventType.ACCEPTED, payload, allowed=(Tier.SESSION, Tier.VALIDATED),
                        refusal="it is archived; restore it first")
@@ -42,6 +45,7 @@ def accept(ws: Workspace, pattern_id: str, code: CodeRange | None = None) -> Pat
 
 def reject(ws: Workspace, pattern_id: str, code: CodeRange | None = None, reason: str = "") -> Pattern:
     """One rejection: lowers confidence, and the pattern is not suggested again in that context."""
+    _check_inside(ws, code)
     payload: dict[str, Any] = {"reason": reason} if reason else {}
     if code is not None:
         payload.update(context_hash=code.evidence.content_hash, file=code.evidence.file)
@@ -50,12 +54,14 @@ def reject(ws: Workspace, pattern_id: str, code: CodeRange | None = None, reason
 
 
 def promote(ws: Workspace, pattern_id: str, *, auto: bool = False) -> Pattern:
-    """To the validated tier: its file is written first, then the event, under the database's write lock."""
+    """To the validated tier: the event commits first, then its file is written (see `_settle_files`)."""
     with ws.db.write() as conn:
         pattern = _get(conn, pattern_id)
         if pattern.tier is not Tier.SESSION:
             raise InvalidState(f"pattern {pattern_id} is {pattern.tier.value}; only session patterns are promoted")
-        return _promote_locked(ws, conn, pattern, auto)
+        after = _append_moving_file(ws, conn, pattern.id, EventType.PROMOTED, {"auto": auto})
+    _settle_files(ws, [after.id])
+    return after
 
 
 def promote_eligible(ws: Workspace) -> list[Pattern]:
@@ -65,7 +71,8 @@ def promote_eligible(ws: Workspace) -> list[Pattern]:
     with ws.db.write() as conn:
         for pattern in _patterns(conn, Tier.SESSION):
             if pattern.accepted_uses >= threshold and pattern.accepted_uses > pattern.rejected_uses:
-                promoted.append(_promote_locked(ws, conn, pattern, True))
+                promoted.append(_append_moving_file(ws, conn, pattern.id, EventType.PROMOTED, {"auto": True}))
+    _settle_files(ws, [p.id for p in promoted])
     return promoted
 
 
@@ -121,9 +128,13 @@ def sync_files(ws: Workspace) -> SyncReport:
     """Bring the store in line with `.scms/patterns/*.md` (a git pull, a hand edit, a deleted file)."""
     report = SyncReport()
     with ws.db.write() as conn:
-        found, report.warnings = files.scan(ws.patterns_dir)
+        pending = _settle_pending(ws, conn, report.warnings)
+        found, warnings = files.scan(ws.patterns_dir)
+        report.warnings += warnings
         now = ws.clock()
         for pattern_id, pattern_file in found.items():
+            if pattern_id in pending:
+                continue
             current = projection.load(conn, pattern_id)
             if current is None or current.tier is not Tier.VALIDATED:
                 projection.append(conn, EventType.FILE_SYNCED, pattern_id,
@@ -138,7 +149,7 @@ def sync_files(ws: Workspace) -> SyncReport:
                                   {"fields": changes, "file": pattern_file.path.name}, now)
                 report.updated.append(pattern_id)
         for pattern in _patterns(conn, Tier.VALIDATED):
-            if pattern.id not in found:
+            if pattern.id not in found and pattern.id not in pending:
                 projection.append(conn, EventType.FILE_REMOVED, pattern.id, {}, now)
                 report.removed.append(pattern.id)
     return report
@@ -160,25 +171,72 @@ def _transition(ws: Workspace, pattern_id: str, type_: EventType, payload: dict[
         pattern = _get(conn, pattern_id)
         if pattern.tier not in allowed:
             raise InvalidState(f"pattern {pattern_id} is {pattern.tier.value}: {refusal}")
-        if drop_file and pattern.tier is Tier.VALIDATED:
-            files.remove(ws.patterns_dir, pattern.id)
-        _, after = projection.append(conn, type_, pattern.id, payload, ws.clock())
+        moves_file = drop_file and pattern.tier is Tier.VALIDATED
+        if moves_file:
+            after = _append_moving_file(ws, conn, pattern.id, type_, payload)
+        else:
+            _, after = projection.append(conn, type_, pattern.id, payload, ws.clock())
+    assert after is not None
+    if moves_file:
+        _settle_files(ws, [after.id])
+    return after
+
+
+def _append_moving_file(ws: Workspace, conn: sqlite3.Connection, pattern_id: str, type_: EventType,
+                        payload: dict[str, Any]) -> Pattern:
+    """Append an event that moves the pattern into or out of the validated tier, marking its file as pending."""
+    _, after = projection.append(conn, type_, pattern_id, payload, ws.clock())
+    conn.execute("INSERT OR IGNORE INTO pending_files (pattern_id) VALUES (?)", (pattern_id,))
     assert after is not None
     return after
 
 
-def _promote_locked(ws: Workspace, conn: sqlite3.Connection, pattern: Pattern, auto: bool) -> Pattern:
-    now = ws.clock()
-    future = pattern.model_copy(update={"tier": Tier.VALIDATED, "promoted": now,
-                                        "status": Status.VALIDATED if auto else Status.PROMOTED})
-    written = files.write(ws.patterns_dir, future)
-    try:
-        _, after = projection.append(conn, EventType.PROMOTED, pattern.id, {"auto": auto}, now)
-    except BaseException:
-        written.unlink(missing_ok=True)
-        raise
-    assert after is not None
-    return after
+def _settle_files(ws: Workspace, pattern_ids: list[str]) -> None:
+    """After their events committed, make each file follow its pattern's tier; what fails stays pending.
+
+    A crash or an I/O error between the commit and the file leaves the mark, and the next open
+    (`sync_files`) finishes the job, so the db and the files end up agreeing either way."""
+    failed = []
+    for pattern_id in pattern_ids:
+        try:
+            with ws.db.write() as conn:
+                _settle(ws, conn, pattern_id)
+        except (OSError, sqlite3.Error) as err:
+            failed.append(f"{pattern_id} ({getattr(err, 'strerror', None) or err})")
+    if failed:
+        which = "the file of pattern" if len(failed) == 1 else "the files of patterns"
+        raise StoreError(f"the change is saved, but {which} {', '.join(failed)} in {ws.patterns_dir} could not "
+                         "be updated; SCMS retries when the memory next opens")
+
+
+def _settle_pending(ws: Workspace, conn: sqlite3.Connection, warnings: list[str]) -> set[str]:
+    """Finish the file work earlier operations left pending; the ids still pending afterwards."""
+    stuck = set()
+    for (pattern_id,) in conn.execute("SELECT pattern_id FROM pending_files").fetchall():
+        try:
+            _settle(ws, conn, pattern_id)
+        except OSError as err:
+            stuck.add(pattern_id)
+            warnings.append(f"the file of pattern {pattern_id} could not be updated ({err.strerror or err}); "
+                            "retried on the next open")
+    return stuck
+
+
+def _settle(ws: Workspace, conn: sqlite3.Connection, pattern_id: str) -> None:
+    if conn.execute("SELECT 1 FROM pending_files WHERE pattern_id = ?", (pattern_id,)).fetchone() is None:
+        return
+    pattern = projection.load(conn, pattern_id)
+    if pattern is not None and pattern.tier is Tier.VALIDATED:
+        files.write(ws.patterns_dir, pattern)
+    else:
+        files.remove(ws.patterns_dir, pattern_id)
+    conn.execute("DELETE FROM pending_files WHERE pattern_id = ?", (pattern_id,))
+
+
+def _check_inside(ws: Workspace, code: CodeRange | None) -> None:
+    """Evidence is a path inside the workspace: code from elsewhere would land in the team's files."""
+    if code is not None and PurePath(code.evidence.file).is_absolute():
+        raise outside_workspace(ws.root, code.evidence.file)
 
 
 def _get(conn: sqlite3.Connection, pattern_id: str) -> Pattern:

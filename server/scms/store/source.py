@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from scms.errors import InvalidInput, NotFound
 from scms.model import Evidence
@@ -33,21 +34,22 @@ def language_of(path: str) -> str | None:
 def check_text(data: bytes, name: str, max_bytes: int) -> str:
     """Decoded text, or InvalidInput saying why these bytes are not usable source code."""
     if len(data) > max_bytes:
-        raise InvalidInput(f"{name} is too large ({len(data):,} bytes; the limit is {max_bytes:,})")
+        raise InvalidInput(f"{name} is too large ({len(data):,} bytes; the limit is {max_bytes:,})", field="uri")
     if b"\x00" in data[:8192]:
-        raise InvalidInput(f"{name} looks binary (it contains NUL bytes)")
+        raise InvalidInput(f"{name} looks binary (it contains NUL bytes)", field="uri")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise InvalidInput(f"{name} is not UTF-8 text (bad byte at offset {err.start})") from None
+        raise InvalidInput(f"{name} is not UTF-8 text (bad byte at offset {err.start})", field="uri") from None
 
 
 def read_range(workspace: Path, file: str | Path, start_line: int, end_line: int, max_bytes: int) -> CodeRange:
     """Lines start_line..end_line (1-based, inclusive) of a file, as evidence for the workspace."""
-    path = Path(file)
-    if not path.is_absolute():
-        path = Path.cwd() / path
-    path = path.resolve()
+    path = Path(os.path.abspath(file))
+    if PurePath(_relative(workspace, path)).is_absolute():
+        raise outside_workspace(workspace, path)
+    if path.is_dir():
+        raise InvalidInput(f"{file} is a folder, not a file")
     if not path.is_file():
         raise NotFound(f"{file}: no such file")
     try:
@@ -81,13 +83,19 @@ def code_of_lines(workspace: Path, path: Path, lines: list[str], start_line: int
     return CodeRange(text=snippet, evidence=evidence, language=language_of(path.name))
 
 
+def outside_workspace(workspace: Path, file: str | Path) -> InvalidInput:
+    return InvalidInput(f"{file} is outside the workspace ({workspace}); only code inside it can be remembered "
+                        "or used as a context", field="uri")
+
+
 def _relative(workspace: Path, path: Path) -> str:
-    for candidate in (path, path.resolve()):
+    lexical = Path(os.path.normpath(path))
+    for candidate in (lexical, path.resolve()):
         try:
             return candidate.relative_to(workspace).as_posix()
         except ValueError:
             continue
-    return path.as_posix()
+    return lexical.as_posix()
 
 
 def git_head(workspace: Path) -> str | None:

@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from scms.config import LearningSettings
-from scms.learning import persist
-from scms.learning.exemplars import Exemplars
-from scms.learning.learner import Learner, Rule
-from scms.learning.memory_layer import MemoryLayer, Shape
-from scms.learning.ordinary_code import stdlib_functions
-from scms.learning.slots import Background, background
-from scms.learning.view import View
+from scms.learn import persist
+from scms.learn.exemplars import Exemplars
+from scms.learn.learner import Learner, Rule
+from scms.learn.memory_layer import MemoryLayer, Shape
+from scms.learn.ordinary_code import stdlib_functions
+from scms.learn.slots import Background, background
+from scms.learn.view import View
 from scms.errors import ScmsError
 from scms.store.source import read_range
 from scms.store.text import content_hash

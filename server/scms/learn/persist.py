@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from scms.learning.exemplars import Exemplars
-from scms.learning.learner import Rule
-from scms.learning.memory_layer import MemoryLayer, Shape
-from scms.learning.slots import Background
+from scms.learn.exemplars import Exemplars
+from scms.learn.learner import Rule
+from scms.learn.memory_layer import MemoryLayer, Shape
+from scms.learn.slots import Background
 
 FORMAT = 1
 FILE = "memory-layer.pt"

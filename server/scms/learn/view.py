@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from scms.learning.memory_layer import MemoryLayer
+from scms.learn.memory_layer import MemoryLayer
 
 
 class View:

@@ -16,8 +16,8 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from scms.learning.memory_layer import MemoryLayer
-from scms.learning.slots import Background, access_counts, top_slots
+from scms.learn.memory_layer import MemoryLayer
+from scms.learn.slots import Background, access_counts, top_slots
 
 METHODS = ("sparse", "counts", "dense", "lora")
 

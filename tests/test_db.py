@@ -1,0 +1,56 @@
+"""The SQLite file itself: WAL mode, the append-only event log, migrations from an older schema."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from conftest import remember_lines
+from scms.memory import Memory
+from scms.store import db
+
+
+def _connect(memory: Memory) -> sqlite3.Connection:
+    return sqlite3.connect(memory.ws.db.path, isolation_level=None)
+
+
+def test_the_store_is_in_wal_mode_with_full_sync(memory: Memory):
+    conn = _connect(memory)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        conn.close()
+    assert memory.ws.db.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+@pytest.mark.parametrize("statement", ["UPDATE events SET type = 'accepted'", "DELETE FROM events",
+                                       "UPDATE events SET payload = '{}' WHERE id = 1"])
+def test_events_refuse_update_and_delete(memory: Memory, statement):
+    remember_lines(memory, "shutil.py", 189, 199)
+    conn = _connect(memory)
+    try:
+        before = conn.execute("SELECT * FROM events").fetchall()
+        with pytest.raises(sqlite3.IntegrityError, match="events are append-only"):
+            conn.execute(statement)
+        assert conn.execute("SELECT * FROM events").fetchall() == before
+    finally:
+        conn.close()
+
+
+def test_a_store_of_the_previous_schema_is_migrated_and_keeps_its_events(workspace, clock):
+    memory = Memory.open(workspace, clock=clock)
+    pattern = remember_lines(memory, "shutil.py", 189, 199)
+    memory.close()
+    conn = sqlite3.connect(workspace / ".scms" / "scms.db", isolation_level=None)
+    conn.execute("DROP TABLE pending_files")
+    conn.execute("PRAGMA user_version = 2")
+    conn.close()
+    again = Memory.open(workspace, clock=clock)
+    try:
+        assert again.ws.db.version == db.SCHEMA_VERSION == 3
+        assert again.get(pattern.id) == pattern
+        promoted = again.promote(pattern.id)
+        assert len(list(again.ws.patterns_dir.glob(f"*-{promoted.id}.md"))) == 1
+    finally:
+        again.close()

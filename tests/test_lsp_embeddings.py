@@ -35,7 +35,7 @@ async def test_recall_is_lexical_until_the_model_is_ready_then_embeddings(client
     assert early in ("lexical", "loading model", "embeddings")
     tar = open_document(client, TARFILE)
     assert await hover(client, tar, DIVMOD) is not None  # lexical answers while the model loads
-    await wait_for(lambda: isinstance((progress(client, "SCMS: loading the embedding model") or [None])[-1],
+    await wait_for(lambda: isinstance((progress(client, "SCMS: loading the recall models") or [None])[-1],
                                       types.WorkDoneProgressEnd), timeout=120)
     assert (await command(client, "scms.status", {}))["recall"] == "embeddings"
     assert {"reason": "recall", "patternIds": []} in client.changes

@@ -258,7 +258,7 @@ try {
   log(`the client started a new language server (pid ${restarted})`);
   try {
     await until('the status bar to leave the counts and show them again', async () => {
-      const texts = await seen();
+      const texts = (await seen()).filter((text) => /^SCMS(?!:)/.test(text)); // the counts item, not messages
       const left = texts.findIndex((text) => !counts.test(text));
       return left >= 0 && texts.slice(left + 1).some((text) => text.includes('SCMS 0 · 1'));
     }, 120_000);

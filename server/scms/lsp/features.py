@@ -82,7 +82,7 @@ async def _load_model(ls: ScmsServer) -> None:
         finally:
             loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None))
 
-    async with ls.progress("SCMS: loading the embedding model") as report:
+    async with ls.progress("SCMS: loading the recall models") as report:
         threading.Thread(target=load, args=(report,), name="scms-model", daemon=True).start()
         await done
     for notice in memory.notices:

@@ -179,3 +179,26 @@ def test_a_saved_index_catches_up_with_changes_made_since(memory: Memory, root: 
         assert dict(again.engine.vectors.items()).get(newer.id) == "session"
     finally:
         again.close()
+
+
+def test_a_pattern_still_queued_when_the_server_closed_is_embedded_at_the_next_start(root: Path, monkeypatch):
+    first = Memory.open(root, EMBEDDINGS_ONLY)
+    try:
+        first.start_model()
+        monkeypatch.setattr(first.engine, "_embed_batch", lambda batch: None)  # as when closing skips the queue
+        path = root / "src/textwrap.py"
+        start = line_of(path, "def shorten(") + 1
+        queued = first.remember(first.code_from_file(path, start, start + 14), title="Shorten text")
+        first.recall("refresh")
+        first.engine.wait_idle()
+        assert queued.id not in first.engine.vectors
+    finally:
+        first.close()  # saves an index whose last event includes the pattern it lacks
+    monkeypatch.undo()
+    again = Memory.open(root, EMBEDDINGS_ONLY)
+    try:
+        again.start_model()
+        again.engine.wait_idle()
+        assert dict(again.engine.vectors.items()).get(queued.id) == "session"
+    finally:
+        again.close()

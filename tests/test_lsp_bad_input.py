@@ -57,6 +57,8 @@ def cases(pattern_id: str, odd: dict[str, str]) -> list[tuple[str, list, str]]:
         ("scms.remember", [{"uri": "https://example.com/a.py", "range": lsp_range(0, 1)}], "uri must be a file: URI"),
         ("scms.remember", [{"uri": (ROOT / "nope.py").as_uri(), "range": lsp_range(0, 1)}],
          f"uri: {ROOT / 'nope.py'}: no such file"),
+        ("scms.remember", [{"uri": (ROOT / "src").as_uri(), "range": lsp_range(0, 1)}],
+         f"uri: {ROOT / 'src'} is a folder, not a file"),
         ("scms.remember", [{"uri": odd["latin1"], "range": lsp_range(0, 1)}], "uri: latin1.py is not UTF-8 text"),
         ("scms.remember", [{"uri": odd["blob"], "range": lsp_range(0, 1)}], "uri: blob.bin looks binary"),
         ("scms.remember", [{"uri": shutil_uri, "range": lsp_range(0, 0), "kind": "recipe"}], "kind: Input should be"),

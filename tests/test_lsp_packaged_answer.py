@@ -67,6 +67,6 @@ def test_a_first_start_is_answered_from_the_package_with_pygls_own_answer(client
         server.kill()
         stderr = server.stderr.read().decode()
     assert "answered before pygls loaded, from the answers the package carries" in stderr
-    assert "differs from pygls' own" not in stderr
+    assert "differs from pygls' own" not in stderr, stderr
     [kept] = list((root / ".scms" / "index").glob("initialize-*.json"))  # pygls' answer, for the next start
     assert json.loads(kept.read_text()) == answered["result"]

@@ -108,3 +108,18 @@ def test_a_missing_or_older_watermark_means_a_quiet_rebuild_and_a_damaged_one_an
     (tmp_path / "watermark.json").write_text(meta[:-5])
     with pytest.raises(ValueError, match="watermark.json is unreadable"):
         VectorIndex.load(tmp_path, 32)
+
+
+def test_files_from_two_different_saves_are_refused(tmp_path):
+    index = VectorIndex(32)
+    v = unit_vectors(3)
+    index.add("p1", "session", v[0])
+    index.add("p2", "session", v[1])
+    index.save(tmp_path, 1)
+    ids_of_first_save = (tmp_path / "watermark.json").read_text()
+    index.remove("p2")
+    index.add("p3", "session", v[2])  # as many vectors as before, but not the same patterns
+    index.save(tmp_path, 2)
+    (tmp_path / "watermark.json").write_text(ids_of_first_save)
+    with pytest.raises(ValueError, match="holds other patterns than its id list"):
+        VectorIndex.load(tmp_path, 32)

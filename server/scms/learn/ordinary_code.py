@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import ast
 import random
+import re
 import sysconfig
+import time
 from pathlib import Path
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")  # the line breaks the parser knows, kept
 SKIP = ("test", "tests", "idlelib", "lib2to3", "site-packages", "turtledemo", "ensurepip")
 PER_FILE = 4
+LARGEST_FILE = 32_000  # bytes: parsing holds the interpreter lock, and a 200 KB module takes ~60 ms of it
 
 
 def stdlib_functions(count: int, seed: int = 7) -> list[str]:
@@ -18,16 +22,20 @@ def stdlib_functions(count: int, seed: int = 7) -> list[str]:
     random.Random(seed).shuffle(files)
     found: list[str] = []
     for path in files:
+        time.sleep(0.002)  # the server's other threads (hovers) get the interpreter between files
         try:
+            if path.stat().st_size > LARGEST_FILE:
+                continue
             source = path.read_text(encoding="utf-8")
             tree = ast.parse(source)
         except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
             continue
         taken = 0
+        lines = _LINE.findall(source)  # once per file: ast.get_source_segment splits the file per function
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno:
                 if 3 <= node.end_lineno - node.lineno + 1 <= 60:
-                    text = ast.get_source_segment(source, node)
+                    text = segment(lines, node)
                     if text:
                         found.append(text)
                         taken += 1
@@ -36,3 +44,13 @@ def stdlib_functions(count: int, seed: int = 7) -> list[str]:
         if len(found) >= count:
             break
     return found[:count]
+
+
+def segment(lines: list[str], node: ast.AST) -> str:
+    """The node's source, as `ast.get_source_segment` gives it, from the file's lines split once."""
+    first, last = node.lineno - 1, node.end_lineno - 1  # type: ignore[attr-defined, operator]
+    if first == last:
+        return lines[first].encode()[node.col_offset:node.end_col_offset].decode()  # type: ignore[attr-defined]
+    head = lines[first].encode()[node.col_offset:].decode()  # type: ignore[attr-defined]
+    tail = lines[last].encode()[:node.end_col_offset].decode()  # type: ignore[attr-defined]
+    return "".join([head, *lines[first + 1:last], tail])

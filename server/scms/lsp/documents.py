@@ -34,6 +34,8 @@ def text_of(server: LanguageServer, uri: str, max_bytes: int) -> tuple[Path, str
         if "\x00" in source[:8192]:
             raise InvalidInput(f"{path.name} looks binary (it contains NUL characters)", field="uri")
         return path, source
+    if path.is_dir():
+        raise InvalidInput(f"{path} is a folder, not a file", field="uri")
     if not path.is_file():
         raise NotFound(f"{path}: no such file", field="uri")
     try:

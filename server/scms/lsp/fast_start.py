@@ -147,12 +147,13 @@ class InitializeFilter:
     unless it came from this workspace's cache."""
 
     def __init__(self, stream: BinaryIO, request_id: Any, sent: dict[str, Any] | None, cache: Path | None,
-                 keep: bool = True) -> None:
+                 keep: bool = True, source: str = "") -> None:
         self._stream = stream
         self._id = request_id
         self._sent = sent
         self._cache = cache
         self._keep_answer = keep
+        self._source = source
         self._done = False
 
     def write(self, data: bytes) -> None:
@@ -164,12 +165,15 @@ class InitializeFilter:
                 message = None
             if isinstance(message, dict) and message.get("id") == self._id and "result" in message:
                 self._done = True
-                if self._keep_answer:
+                differs = self._sent is not None and message["result"] != self._sent
+                if self._keep_answer or differs:
                     self._keep(message["result"])
+                if differs:
+                    sys.stderr.write(f"scms: the early initialize answer (from {self._source}) differs from "
+                                     "pygls' own; pygls' is kept for the next start"
+                                     + (" (regenerate the package's with `python -m scms.lsp.answers`)"
+                                        if self._keep_answer else "") + "\n")
                 if self._sent is not None:
-                    if message["result"] != self._sent:
-                        sys.stderr.write("scms: the packaged initialize answer differs from pygls' own; "
-                                         "regenerate it with `python -m scms.lsp.answers`\n")
                     return
         self._stream.write(data)
         self._stream.flush()
@@ -209,11 +213,11 @@ def start(stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> tupl
             result = None
     if result is None:
         result = packaged_answer(params.get("capabilities"))
+    source = "this workspace's earlier answer" if cached else "the answers the package carries"
     if result is not None:
-        source = "this workspace's earlier answer" if cached else "the answers the package carries"
         sys.stderr.write(f"scms: initialize answered before pygls loaded, from {source}\n")
         body = json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": result}).encode()
         stdout.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
         stdout.flush()
     return (PrefixedStdin(raw, stdin),  # type: ignore[return-value]
-            InitializeFilter(stdout, message["id"], result, cache, keep=not cached))  # type: ignore[return-value]
+            InitializeFilter(stdout, message["id"], result, cache, keep=not cached, source=source))  # type: ignore

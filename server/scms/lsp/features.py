@@ -66,10 +66,12 @@ async def initialized(ls: ScmsServer, params: types.InitializedParams) -> None:
 async def _load_model(ls: ScmsServer) -> None:
     """Embedding recall comes up in the background; until then (or if it fails) recall is lexical."""
     memory = ls.memory
-    if memory is None or not memory.settings.recall.embeddings:
+    if memory is None:
+        return
+    await asyncio.to_thread(memory.engine.warm_up)  # the lexical index first: hovers work at once
+    if not memory.settings.recall.embeddings:
         return
     memory.engine.on_change = lambda reason: ls.changed(reason, [])
-    await asyncio.to_thread(memory.engine.warm_up)  # the lexical index first: hovers work at once
     await asyncio.sleep(MODEL_DELAY_S)  # importing torch holds the GIL for seconds: let first hovers through
     if ls.memory is None:
         return

@@ -48,6 +48,8 @@ class RecallEngine:
         self.notices: list[str] = []
         self.on_change: Callable[[str], None] = lambda reason: None
         self._lock = threading.RLock()
+        self._saving_lexical = threading.Lock()
+        self._wanted: dict[str, tuple[str, str]] = {}  # pattern id -> (content hash, tier) its queued job must match
         self._contexts: OrderedDict[str, np.ndarray] = OrderedDict()
         self._jobs: queue.Queue[tuple[str, str, str, str] | None] = queue.Queue()
         self._queued: set[str] = set()
@@ -86,7 +88,7 @@ class RecallEngine:
                                 (since,)).fetchall()
             if not rows:
                 return
-            if since == 0 and not len(self.lexical):
+            if self._indexed_event == 0 and self.lexical.empty:
                 self.lexical.add_many([(row[0], row[2]) for row in rows if row[1] != "archive"])
             else:
                 for pattern_id, tier, terms, last_event, *_ in rows:
@@ -99,6 +101,7 @@ class RecallEngine:
                 for pattern_id, tier, _terms, last_event, title, body, snippet in rows:
                     if last_event > self._vector_event:
                         if tier == "archive":
+                            self._wanted.pop(pattern_id, None)
                             self.vectors.remove(pattern_id)  # type: ignore[union-attr]
                             self._dirty = True
                         else:
@@ -112,10 +115,17 @@ class RecallEngine:
         key = content_hash(text)
         vector = self._cached(conn, key)
         if vector is not None:
+            self._wanted.pop(pattern_id, None)
             self.vectors.add(pattern_id, tier, vector)  # type: ignore[union-attr]
             self._dirty = True
         else:
-            self._queue(("pattern", key, text, f"{pattern_id}\t{tier}"))
+            self._want(("pattern", key, text, f"{pattern_id}\t{tier}"))
+
+    def _want(self, job: tuple[str, str, str, str]) -> None:
+        """Queue a pattern's embedding; only the newest text and tier asked for a pattern is indexed."""
+        pattern_id, tier = job[3].split("\t")
+        self._wanted[pattern_id] = (job[1], tier)
+        self._queue(job)
 
     # the model
 
@@ -146,8 +156,9 @@ class RecallEngine:
         self._worker = threading.Thread(target=self._work, name="scms-embeddings", daemon=True)
         self._worker.start()
         report("embedding patterns", 70)
-        for job in missing:
-            self._queue(job)
+        with self._lock:
+            for job in missing:
+                self._want(job)
         with self.ws.db.read() as conn:
             self.refresh(conn)
         self._jobs.join()
@@ -156,43 +167,10 @@ class RecallEngine:
         self.on_change("recall")
 
     def _build_vectors(self, embedder: Embedder) -> tuple[object, int, list[tuple[str, str, str, str]]]:
-        """The vector index as of now, built on a connection of its own so that hovers never wait for it:
-        the saved index if it matches the store, else rebuilt from cached embeddings; and what is left to embed."""
-        from scms.recall.vectors import VectorIndex
+        from scms.recall.vector_loading import load_vectors
 
-        folder = self.ws.scms_dir / "index" / embedder.name
-        conn = sqlite3.connect(f"file:{self.ws.db.path}?mode=ro", uri=True, timeout=10.0)
-        try:
-            newest = conn.execute("SELECT COALESCE(MAX(last_event), 0) FROM patterns").fetchone()[0]
-            try:
-                saved = VectorIndex.load(folder, embedder.dim)
-            except ValueError as err:
-                saved = None
-                self.notices.append(f"the vector index was unreadable ({err}); it is rebuilt from the patterns")
-            if saved is not None and saved[2] == lexical_snapshot.event_stamp(conn, saved[1]):
-                return saved[0], saved[1], []  # the next refresh catches up with every later change
-            rows = conn.execute(
-                "SELECT id, tier, json_extract(data, '$.title'), json_extract(data, '$.body'), "
-                "json_extract(data, '$.snippet') FROM patterns WHERE tier != 'archive' AND last_event <= ?",
-                (newest,)).fetchall()
-            texts = {pattern_id: pattern_text(title, body, snippet) for pattern_id, _, title, body, snippet in rows}
-            hashes = {pattern_id: content_hash(text) for pattern_id, text in texts.items()}
-            known = _cached_vectors(conn, embedder.name, list(set(hashes.values())))
-            by_tier: dict[str, list[str]] = {}
-            missing = []
-            for pattern_id, tier, *_ in rows:
-                if len(known.get(hashes[pattern_id], b"")) == 4 * embedder.dim:
-                    by_tier.setdefault(tier, []).append(pattern_id)
-                else:
-                    missing.append(("pattern", hashes[pattern_id], texts[pattern_id], f"{pattern_id}\t{tier}"))
-            index = VectorIndex(embedder.dim)
-            for tier, ids in by_tier.items():
-                matrix = np.frombuffer(b"".join(known[hashes[pattern_id]] for pattern_id in ids), dtype=np.float32)
-                index.add_many(ids, tier, matrix.reshape(len(ids), embedder.dim))
-            self._dirty = True
-            return index, newest, missing
-        finally:
-            conn.close()
+        index, newest, missing, self._dirty = load_vectors(self.ws, embedder, self.notices)
+        return index, newest, missing
 
     def _queue(self, job: tuple[str, str, str, str]) -> None:
         token = f"{job[0]}:{job[1]}:{job[3]}"
@@ -240,7 +218,8 @@ class RecallEngine:
                     self._remember_context(key, vector)
                 else:
                     pattern_id, tier = extra.split("\t")
-                    if self.lexical.has(pattern_id):  # not archived meanwhile
+                    if self._wanted.get(pattern_id) == (key, tier):  # not archived, edited or moved meanwhile
+                        del self._wanted[pattern_id]
                         self.vectors.add(pattern_id, tier, vector)  # type: ignore[union-attr]
                         self._dirty = True
 
@@ -343,26 +322,26 @@ class RecallEngine:
 
     def save_lexical(self) -> None:
         """Snapshot the lexical index if it has followed events since its last snapshot."""
-        with self.ws.db.read() as conn, self._lock:
-            if self._indexed_event == self._lexical_saved:
-                return
-            watermark = self._indexed_event
-            ids, terms, lengths, words = self.lexical.live_rows()
-            live = (ids, terms, lengths, list(words))
-            stamp = lexical_snapshot.event_stamp(conn, watermark)
-        lexical_snapshot.save(live, self.ws.scms_dir / "index", watermark, stamp)
-        self._lexical_saved = watermark
+        with self._saving_lexical:
+            with self.ws.db.read() as conn, self._lock:
+                if self._indexed_event == self._lexical_saved:
+                    return
+                watermark = self._indexed_event
+                ids, terms, lengths, words = self.lexical.live_rows()
+                live = (ids, terms, lengths, list(words))
+                stamp = lexical_snapshot.event_stamp(conn, watermark)
+            lexical_snapshot.save(live, self.ws.scms_dir / "index", watermark, stamp)  # hovers go on meanwhile
+            self._lexical_saved = watermark
 
     def wait_idle(self) -> None:
         if self.state == "ready":
             self._jobs.join()
 
     def save(self) -> None:
-        with self._lock:
+        with self.ws.db.read() as conn, self._lock:  # the order every reader takes them in
             if self.vectors is None or not self._dirty or self.embedder is None:
                 return
-            with self.ws.db.read() as conn:
-                stamp = lexical_snapshot.event_stamp(conn, self._vector_event)
+            stamp = lexical_snapshot.event_stamp(conn, self._vector_event)
             self.vectors.save(self.ws.scms_dir / "index" / self.embedder.name, self._vector_event, stamp)
             self._dirty = False
 
@@ -376,17 +355,6 @@ class RecallEngine:
             self.save_lexical()
         except OSError as err:
             log.warning("could not save the recall indexes: %s", err)
-
-
-def _cached_vectors(conn: sqlite3.Connection, model: str, hashes: list[str]) -> dict[str, bytes]:
-    """The cached embeddings (raw float32 bytes) of these content hashes, looked up a few hundred at a time."""
-    found: dict[str, bytes] = {}
-    for start in range(0, len(hashes), 500):
-        chunk = hashes[start:start + 500]
-        marks = ",".join("?" * len(chunk))
-        found.update(conn.execute(f"SELECT content_hash, vector FROM embeddings WHERE model = ? AND "
-                                  f"content_hash IN ({marks})", (model, *chunk)).fetchall())
-    return found
 
 
 def _release_freed_memory() -> None:

@@ -67,6 +67,11 @@ class LexicalIndex:
     def __len__(self) -> int:
         return len(self._row_of)
 
+    @property
+    def empty(self) -> bool:
+        """No rows at all, not even removed ones: a bulk load may start."""
+        return not self._ids
+
     def has(self, pattern_id: str) -> bool:
         return pattern_id in self._row_of
 

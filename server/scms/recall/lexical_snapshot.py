@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,7 @@ def save(live: tuple[list[str], np.ndarray, np.ndarray, list[str]], folder: Path
     """The index's `live_rows()`, atomically: a temp file, fsync, rename."""
     ids, terms, lengths, words = live
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{FILE}.{os.getpid()}.tmp"
+    tmp = folder / f".{FILE}.{os.getpid()}.{threading.get_ident()}.tmp"
     with open(tmp, "wb") as out:
         np.savez(out, format=np.array(FORMAT), watermark=np.array(watermark),
                  meta=_blob({"stamp": stamp, "ids": ids, "words": words}),

@@ -91,6 +91,17 @@ class TierIndex:
         scores, keys = self._index.search(query.reshape(1, -1), min(k, len(self._keys)))
         return [(int(key), float(score)) for key, score in zip(keys[0], scores[0]) if key >= 0]
 
+    def stored_keys(self) -> np.ndarray:
+        """The keys faiss holds, read from the index itself."""
+        if self._index is None:
+            return np.zeros(0, dtype=np.int64)
+        if self._built_kind == "flat":
+            return faiss.vector_to_array(self._index.id_map)
+        lists = self._index.invlists
+        keys = [faiss.rev_swig_ptr(lists.get_ids(n), lists.list_size(n)).copy()
+                for n in range(lists.nlist) if lists.list_size(n)]
+        return np.concatenate(keys) if keys else np.zeros(0, dtype=np.int64)
+
     def contents(self) -> tuple[np.ndarray, np.ndarray]:
         """Every key and its vector, read back from faiss."""
         empty = (np.zeros(0, dtype=np.int64), np.zeros((0, self.dim), dtype=np.float32))
@@ -159,6 +170,8 @@ class TierIndex:
         else:
             raise ValueError(f"{path.name} holds an index of another kind ({type(index).__name__})")
         tier._index, tier._keys = index, set(keys)
+        if set(tier.stored_keys().tolist()) != tier._keys:  # files from two different saves
+            raise ValueError(f"{path.name} holds other patterns than its id list")
         return tier
 
 

@@ -20,6 +20,7 @@ from scms.learn.exemplars import Exemplars
 from scms.learn.learner import Learner, Rule
 from scms.learn.memory_layer import MemoryLayer, Shape
 from scms.learn.ordinary_code import stdlib_functions
+from scms.recall.engine import release_freed_memory
 from scms.learn.slots import Background, background
 from scms.learn.view import View
 from scms.errors import ScmsError
@@ -77,6 +78,7 @@ class ModelService:
             loaded = self._load()
             if loaded is None:
                 layer, ground = self._create(settings.background_contexts, report)
+                release_freed_memory()  # the creation's temporary tensors
                 exemplars, events, self.last_event, self._dirty = Exemplars(layer.shape.dim), 0, 0, True
             else:
                 layer, ground, exemplars, meta = loaded

@@ -147,7 +147,7 @@ class RecallEngine:
             return
         report("loading the vector index", 50)
         vectors, newest, missing = self._build_vectors(embedder)
-        _release_freed_memory()  # a rebuild's temporary copies
+        release_freed_memory()  # a rebuild's temporary copies
         with self._lock:
             self.embedder, self.vectors = embedder, vectors
             self._vector_event = newest
@@ -206,7 +206,7 @@ class RecallEngine:
                     self._queued.discard(f"{job[0]}:{job[1]}:{job[3]}")
                     self._jobs.task_done()
                 if self._jobs.empty():
-                    _release_freed_memory()
+                    release_freed_memory()
 
     def _embed_batch(self, batch: list[tuple[str, str, str, str]]) -> None:
         assert self.embedder is not None
@@ -357,7 +357,7 @@ class RecallEngine:
             log.warning("could not save the recall indexes: %s", err)
 
 
-def _release_freed_memory() -> None:
+def release_freed_memory() -> None:
     """Hand memory freed by torch back to the system (glibc keeps it otherwise); a no-op elsewhere."""
     try:
         import ctypes

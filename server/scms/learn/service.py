@@ -20,7 +20,7 @@ from scms.learn.exemplars import Exemplars
 from scms.learn.learner import Learner, Rule
 from scms.learn.memory_layer import MemoryLayer, Shape
 from scms.learn.ordinary_code import stdlib_functions
-from scms.recall.engine import release_freed_memory
+from scms.recall.engine import background_priority, release_freed_memory
 from scms.learn.slots import Background, background
 from scms.learn.view import View
 from scms.errors import ScmsError
@@ -135,6 +135,7 @@ class ModelService:
             self._wake.put(True)
 
     def _work(self) -> None:
+        background_priority()
         while True:
             try:
                 token = self._wake.get(timeout=SAVE_AFTER)

@@ -79,6 +79,9 @@ async def _load_model(ls: ScmsServer) -> None:
     done: asyncio.Future = loop.create_future()
 
     def load(report: Any) -> None:  # a daemon thread: exiting the server never waits for a model load
+        from scms.recall.engine import background_priority
+
+        background_priority()
         try:
             memory.start_model(lambda message, percent: ls.on_loop(lambda: report(message, percent)))
         finally:

@@ -7,6 +7,7 @@ contexts and patterns are queued and embedded by a background worker, and a hove
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -26,6 +27,7 @@ from scms.store.workspace import Workspace
 
 log = logging.getLogger("scms")
 CONTEXT_CACHE = 4096
+BACKGROUND_NICE = 10  # the embedding, model-loading and learning threads yield the CPU to hovers
 SAVE_LEXICAL_AFTER = 1000  # events followed since the last snapshot that make a fresh one worth writing at start
 BATCH = 16  # measured: batches of 32 left the server ~250 MB larger (freed memory glibc kept)
 
@@ -180,6 +182,7 @@ class RecallEngine:
         self._jobs.put(job)
 
     def _work(self) -> None:
+        background_priority()
         while True:
             first = self._jobs.get()
             if first is None:
@@ -355,6 +358,15 @@ class RecallEngine:
             self.save_lexical()
         except OSError as err:
             log.warning("could not save the recall indexes: %s", err)
+
+
+def background_priority() -> None:
+    """Lower the calling thread's CPU priority (Linux: threads are scheduled on their own), so that on a busy
+    machine the thread answering hovers runs first; a no-op where that is not possible."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
+    except (AttributeError, OSError):
+        pass
 
 
 def release_freed_memory() -> None:

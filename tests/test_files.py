@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from conftest import remember_lines, store_snapshot
 from scms.memory import Memory
@@ -33,6 +33,7 @@ def _pattern(**kw) -> Pattern:
     tags=st.lists(st.text("abcdefgh-_", min_size=1, max_size=8), max_size=4),
     kind=st.sampled_from(list(Kind)),
 )
+@example(title="0", body=" ", snippet="", tags=[], kind=Kind.PATTERN)  # a blank note is no note
 def test_render_then_parse_gives_back_every_field(tmp_path_factory, title, body, snippet, tags, kind):
     pattern = _pattern(title=title, body=body, snippet=snippet, tags=tags, kind=kind, languages=["python"],
                        evidence=[Evidence(file="a.py", start_line=1, end_line=2, content_hash="ff", commit="c0")])

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Tier(str, Enum):
@@ -75,6 +75,11 @@ class Pattern(BaseModel):
     accepted_uses: int = 0
     rejected_uses: int = 0
     rejected_contexts: list[str] = Field(default_factory=list)  # content hashes where it was rejected
+
+    @field_validator("body")
+    @classmethod
+    def _blank_body_is_empty(cls, body: str) -> str:
+        return body if body.strip() else ""  # a file cannot tell a blank note from none
 
 
 class Retention(BaseModel):

@@ -24,7 +24,7 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $(NODE_STAMP)
 
-$(VSIX): $(STAMP) $(NODE_STAMP) package.json $(shell find extension/src media -type f) $(shell find server/scms -name '*.py')
+$(VSIX): $(STAMP) $(NODE_STAMP) package.json $(shell find extension/src media -type f) $(shell find server/scms -name '*.py' -o -name '*.json')
 	npm run --silent package
 
 # VS Code (code-server) with the extension on a demo workspace; prints its address

@@ -309,7 +309,7 @@ class RecallEngine:
         """Load the lexical index (saved, else built from the store) now: a first hover would otherwise pay."""
         folder = self.ws.scms_dir / "index"
         with self.ws.db.read() as conn, self._lock:
-            if not self._indexed_event and not len(self.lexical):
+            if not self._indexed_event and self.lexical.empty:
                 try:
                     saved = lexical_snapshot.load(folder, conn)
                 except ValueError as err:

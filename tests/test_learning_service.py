@@ -77,9 +77,8 @@ def test_code_like_an_accepted_context_recalls_the_pattern_and_says_why(learned)
 def test_a_reject_is_learned_as_a_negative_example(learned):
     memory, pattern = learned
     context = unit(memory, "tarfile.py", "def _block(")
-    with memory.ws.db.read() as conn:
-        vector = memory.engine.context_vector(conn, context.text, wait=True)
-        accepted = memory.engine.context_vector(conn, unit(memory, "tarfile.py", "def copyfileobj(").text, wait=True)
+    vector = memory.engine.embed_context(context.text)
+    accepted = memory.engine.embed_context(unit(memory, "tarfile.py", "def copyfileobj(").text)
     target = {pattern.id: memory.engine.vectors.vector(pattern.id)}
     before = memory.learning.shift(vector, target)[pattern.id]
     assert memory.learning.shift(accepted, target)[pattern.id] > 0

@@ -139,7 +139,7 @@ class Memory:
             with self.engine.lock:  # the background worker adds vectors to the same faiss indexes
                 return ranking.recall(conn, self.engine, text, settings=self.settings, now=self.ws.clock(),
                                       limit=limit or self.settings.recall.limit, context_hash=context_hash,
-                                      wait=wait, mode=mode, threshold=threshold,
+                                      mode=mode, threshold=threshold,
                                       learned=self.learning if self.learning and self.learning.ready else None)
 
     def context_at(self, path: Path, text: str, line: int) -> CodeRange | None:

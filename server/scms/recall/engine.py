@@ -255,8 +255,9 @@ class RecallEngine:
 
     # contexts' vectors
 
-    def context_vector(self, conn: sqlite3.Connection, text: str, *, wait: bool = False) -> np.ndarray | None:
-        """The cached vector of a context; otherwise it is queued (or, with wait=True, embedded now)."""
+    def context_vector(self, conn: sqlite3.Connection, text: str) -> np.ndarray | None:
+        """The cached vector of a context; otherwise it is queued for the background worker (hovers never
+        embed; commands embed first with `embed_context`)."""
         if self.state != "ready":
             return None
         key = content_hash(text)
@@ -266,29 +267,26 @@ class RecallEngine:
                 vector = self._cached(conn, key)
                 if vector is not None:
                     self._remember_context(key, vector)
-        if vector is None and wait:
-            vector = self.embedder.encode([text])[0]  # type: ignore[union-attr]
-            with self._lock:
-                self._remember_context(key, vector)
-        elif vector is None:
+        if vector is None:
             self._queue(("context", key, text, ""))
         return vector
 
-    def embed_context(self, text: str) -> None:
-        """Embed this context now unless its vector is known (commands, never hovers), holding no lock while
-        the model runs."""
+    def embed_context(self, text: str) -> np.ndarray | None:
+        """This context's vector, embedded now unless it is known (commands, never hovers), holding no lock
+        while the model runs; None until the model is ready."""
         if self.state != "ready":
-            return
+            return None
         key = content_hash(text)
         with self._lock:
-            if key in self._contexts:
-                return
-        with self.ws.db.read() as conn:
-            vector = self._cached(conn, key)
+            vector = self._contexts.get(key)
+        if vector is None:
+            with self.ws.db.read() as conn:
+                vector = self._cached(conn, key)
         if vector is None:
             vector = self.embedder.encode([text])[0]  # type: ignore[union-attr]
         with self._lock:
             self._remember_context(key, vector)
+        return vector
 
     def prepare(self, texts: list[str]) -> None:
         """Queue contexts for embedding ahead of hovers (after an edit, or when a document opens)."""

@@ -100,11 +100,10 @@ class LexicalIndex:
             self._compact()
 
     def add_many(self, rows: list[tuple[str, str]]) -> None:
-        """Bulk load into an empty index: (pattern id, space-separated terms) pairs, as the store keeps them."""
+        """Bulk load into an empty index: (pattern id, space-separated terms) pairs with distinct ids, as the
+        store keeps them."""
         assert not self._ids, "add_many loads an empty index"
         for pattern_id, terms in rows:
-            if pattern_id in self._row_of:
-                self.remove(pattern_id)
             self._append(pattern_id, self._term_ids(terms.split()))
         self._build_postings(*self._flat())
 
@@ -119,11 +118,6 @@ class LexicalIndex:
     def precompute(self) -> None:
         """Compute the row norms now, so that the first search does not pay for them."""
         self._norms()
-
-    def idf(self, term: str) -> float:
-        """Rarer terms weigh more: log((N + 1) / (df + 1)) + 1, with N and df counted over live rows."""
-        term_id = self._vocab.get(term, NOT_A_TERM)
-        return self._idf(self._df[term_id] if term_id >= 0 else 0)
 
     def search(self, terms: list[str], min_similarity: float, limit: int) -> list[Hit]:
         """Patterns whose IDF-weighted term sets are at least `min_similarity` cosine-similar to the query's
@@ -185,6 +179,7 @@ class LexicalIndex:
     # internals
 
     def _idf(self, df: int) -> float:
+        """Rarer terms weigh more: log((N + 1) / (df + 1)) + 1, with N and df counted over live rows."""
         return math.log((len(self._row_of) + 1) / (df + 1)) + 1.0
 
     def _term_ids(self, words) -> np.ndarray:

@@ -43,7 +43,7 @@ class Recalled:
 
 
 def recall(conn: sqlite3.Connection, engine, text: str, *, settings: Settings, now: datetime, limit: int,
-           context_hash: str | None = None, wait: bool = False, mode: str = "fused",
+           context_hash: str | None = None, mode: str = "fused",
            learned: Learned | None = None, threshold: float | None = None) -> list[Recalled]:
     """Patterns relevant to this code, best first; none below the threshold, none rejected in this context."""
     from scms.store.retention import retention
@@ -51,7 +51,7 @@ def recall(conn: sqlite3.Connection, engine, text: str, *, settings: Settings, n
     terms = query_terms(text)
     pool = max(limit * 4, 20)
     lexical_hits = {h.pattern_id: h for h in engine.lexical.search(terms, 1e-9, pool)} if mode != "embeddings" else {}
-    vector = engine.context_vector(conn, text, wait=wait) if mode != "lexical" else None
+    vector = engine.context_vector(conn, text) if mode != "lexical" else None
     cosines = dict(engine.vectors.search(vector, pool)) if vector is not None else {}
     exemplars = learned.exemplar_hits(vector, pool) if learned and vector is not None else {}
     minimum = settings.recall.min_similarity if threshold is None else threshold

@@ -56,23 +56,22 @@ def load_vectors(ws: Workspace, embedder: Embedder, notices: list[str]) -> tuple
 
 
 def _pattern_texts(conn: sqlite3.Connection, pattern_ids: list[str]) -> dict[str, str]:
-    """The text each of these patterns is embedded from, looked up a few hundred at a time."""
-    texts: dict[str, str] = {}
-    for start in range(0, len(pattern_ids), 500):
-        chunk = pattern_ids[start:start + 500]
-        rows = conn.execute("SELECT id, json_extract(data, '$.title'), json_extract(data, '$.body'), "
-                            f"json_extract(data, '$.snippet') FROM patterns WHERE id IN ({','.join('?' * len(chunk))})",
-                            chunk).fetchall()
-        texts.update((pattern_id, pattern_text(title, body, snippet)) for pattern_id, title, body, snippet in rows)
-    return texts
+    """The text each of these patterns is embedded from."""
+    rows = _in_chunks(conn, "SELECT id, json_extract(data, '$.title'), json_extract(data, '$.body'), "
+                            "json_extract(data, '$.snippet') FROM patterns WHERE id IN ({})", pattern_ids)
+    return {pattern_id: pattern_text(title, body, snippet) for pattern_id, title, body, snippet in rows}
 
 
 def _cached_vectors(conn: sqlite3.Connection, model: str, hashes: list[str]) -> dict[str, bytes]:
-    """The cached embeddings (raw float32 bytes) of these content hashes, looked up a few hundred at a time."""
-    found: dict[str, bytes] = {}
-    for start in range(0, len(hashes), 500):
-        chunk = hashes[start:start + 500]
-        marks = ",".join("?" * len(chunk))
-        found.update(conn.execute(f"SELECT content_hash, vector FROM embeddings WHERE model = ? AND "
-                                  f"content_hash IN ({marks})", (model, *chunk)).fetchall())
-    return found
+    """The cached embeddings (raw float32 bytes) of these content hashes."""
+    return dict(_in_chunks(conn, "SELECT content_hash, vector FROM embeddings WHERE model = ? AND "
+                                 "content_hash IN ({})", hashes, (model,)))
+
+
+def _in_chunks(conn: sqlite3.Connection, sql: str, values: list[str], before: tuple = ()) -> list[tuple]:
+    """The rows of `sql` with its `IN ({})` filled by these values, a few hundred at a time."""
+    rows: list[tuple] = []
+    for start in range(0, len(values), 500):
+        chunk = values[start:start + 500]
+        rows += conn.execute(sql.format(",".join("?" * len(chunk))), (*before, *chunk)).fetchall()
+    return rows

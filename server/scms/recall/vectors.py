@@ -104,20 +104,10 @@ class TierIndex:
 
     def contents(self) -> tuple[np.ndarray, np.ndarray]:
         """Every key and its vector, read back from faiss."""
-        empty = (np.zeros(0, dtype=np.int64), np.zeros((0, self.dim), dtype=np.float32))
-        if self._index is None or not self._index.ntotal:
-            return empty
-        if self._built_kind == "flat":
-            return faiss.vector_to_array(self._index.id_map), self._index.index.reconstruct_n(0, self._index.ntotal)
-        lists = self._index.invlists
-        keys, rows = [], []
-        for number in range(lists.nlist):
-            size = lists.list_size(number)
-            if size:
-                keys.append(faiss.rev_swig_ptr(lists.get_ids(number), size).copy())
-                codes = faiss.rev_swig_ptr(lists.get_codes(number), size * lists.code_size)
-                rows.append(np.frombuffer(codes, dtype=np.float32).reshape(size, self.dim).copy())
-        return (np.concatenate(keys), np.vstack(rows)) if keys else empty
+        keys = self.stored_keys()
+        if not len(keys):
+            return keys, np.zeros((0, self.dim), dtype=np.float32)
+        return keys, self._index.reconstruct_batch(keys)  # type: ignore[union-attr]
 
     def _kind(self) -> str:
         return self._built_kind

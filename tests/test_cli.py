@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import damage_table, store_snapshot
+from conftest import COPY_LINES, COPYFILEOBJ_LINES, WRAP_LINES, damage_table, store_snapshot
+
+CHUNKED = "src/shutil.py:%d-%d" % COPYFILEOBJ_LINES  # shutil.copyfileobj, looked up: no hard-coded line numbers
 
 
 def scms(workspace: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -27,11 +29,11 @@ def as_json(workspace: Path, *args: str):
 
 
 def test_the_whole_lifecycle_from_the_command_line(workspace: Path):
-    made = as_json(workspace, "remember", "src/shutil.py:189-199", "--title", "Chunked copy", "--tag", "io",
+    made = as_json(workspace, "remember", CHUNKED, "--title", "Chunked copy", "--tag", "io",
                    "--note", "Read fixed-size chunks until empty.")
     pid = made["id"]
     assert made["tier"] == "session" and made["score"] == pytest.approx(0.3) and made["tags"] == ["io"]
-    assert as_json(workspace, "accept", pid, "src/shutil.py:405-421")["accepted_uses"] == 1
+    assert as_json(workspace, "accept", pid, "src/shutil.py:%d-%d" % COPY_LINES)["accepted_uses"] == 1
     assert as_json(workspace, "accept", pid)["eligible"] is True
     assert as_json(workspace, "reject", pid, "--reason", "noisy")["rejected_uses"] == 1
     [promoted] = as_json(workspace, "promote-eligible")
@@ -49,7 +51,7 @@ def test_the_whole_lifecycle_from_the_command_line(workspace: Path):
 
 
 def test_readable_output(workspace: Path):
-    out = scms(workspace, "remember", "src/textwrap.py:373-376", "--title", "Wrap text").stdout
+    out = scms(workspace, "remember", "src/textwrap.py:%d-%d" % WRAP_LINES, "--title", "Wrap text").stdout
     assert out.splitlines()[0].startswith("Wrap text  [") and "def wrap(text, width=70, **kwargs):" in out
     table = scms(workspace, "list").stdout.splitlines()
     assert table[0].split() == ["ID", "TIER", "STATUS", "USES", "REJ", "SCORE", "TITLE"]
@@ -60,7 +62,7 @@ def test_readable_output(workspace: Path):
 
 def test_workspace_defaults_to_the_enclosing_root(workspace: Path):
     (workspace / ".git").mkdir()
-    scms(workspace, "remember", "src/shutil.py:189-199")
+    scms(workspace, "remember", CHUNKED)
     result = subprocess.run([sys.executable, "-m", "scms", "status", "--json"], capture_output=True, text=True,
                             cwd=workspace / "src" / "json", timeout=60)
     assert json.loads(result.stdout)["workspace"] == str(workspace.resolve())
@@ -90,7 +92,7 @@ def test_bad_input_gets_one_clear_message_and_changes_nothing(workspace: Path, a
     (workspace.parent / "outside.py").write_text("SECRET = 'not for the team'\nprint(SECRET)\n")
     (workspace / "blob.bin").write_bytes(b"\x00\x01\x02binary")
     (workspace / "latin1.py").write_bytes("s = 'Müller'\n".encode("latin-1"))
-    pid = as_json(workspace, "remember", "src/shutil.py:189-199")["id"]
+    pid = as_json(workspace, "remember", CHUNKED)["id"]
     before = store_snapshot(workspace)
     result = scms(workspace, *[a.format(id=pid) for a in args], check=False)
     assert result.returncode == 1
@@ -101,7 +103,7 @@ def test_bad_input_gets_one_clear_message_and_changes_nothing(workspace: Path, a
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
 def test_an_unreadable_file_is_named_and_changes_nothing(workspace: Path):
-    as_json(workspace, "remember", "src/shutil.py:189-199")
+    as_json(workspace, "remember", CHUNKED)
     secret = workspace / "src" / "secret.py"
     secret.write_text("TOKEN = 'x'\n")
     secret.chmod(0)
@@ -113,12 +115,12 @@ def test_an_unreadable_file_is_named_and_changes_nothing(workspace: Path):
 
 
 def test_show_prints_one_pattern_with_its_score_factors(workspace: Path):
-    pid = as_json(workspace, "remember", "src/shutil.py:189-199", "--title", "Chunked copy", "--note", "Why.")["id"]
+    pid = as_json(workspace, "remember", CHUNKED, "--title", "Chunked copy", "--note", "Why.")["id"]
     as_json(workspace, "reject", pid)
     lines = scms(workspace, "show", pid).stdout.splitlines()
     assert lines[:5] == [f"Chunked copy  [{pid}]", "tier session (candidate), kind pattern, accepted 0, rejected 1",
                          "score 0.200 = base 0.6 × surprise 1 × confidence 0.33 × decay 0.95^0.0 days",
-                         "languages python; tags -", "seen at src/shutil.py:189-199"]
+                         "languages python; tags -", f"seen at {CHUNKED}"]
     assert lines[6:8] == ["Why.", ""] and lines[8].startswith("def copyfileobj(")
     shown = as_json(workspace, "show", pid)
     assert shown["id"] == pid and shown["rejected_uses"] == 1 and shown["score"] == pytest.approx(0.2)
@@ -136,7 +138,7 @@ def test_a_failing_command_creates_no_store_in_a_fresh_folder(workspace: Path, a
 
 
 def test_promote_eligible_takes_a_threshold(workspace: Path):
-    pid = as_json(workspace, "remember", "src/shutil.py:189-199")["id"]
+    pid = as_json(workspace, "remember", CHUNKED)["id"]
     as_json(workspace, "accept", pid)
     assert as_json(workspace, "promote-eligible") == []
     assert [p["id"] for p in as_json(workspace, "promote-eligible", "--promote-threshold", "1")] == [pid]
@@ -145,7 +147,7 @@ def test_promote_eligible_takes_a_threshold(workspace: Path):
 
 
 def test_a_damaged_database_is_one_line_not_a_traceback(workspace: Path):
-    scms(workspace, "remember", "src/shutil.py:189-199")
+    scms(workspace, "remember", CHUNKED)
     damage_table(workspace / ".scms" / "scms.db")
     result = scms(workspace, "list", check=False)
     assert (result.returncode, result.stderr) == (1, "scms: error: the store failed: database disk image is malformed\n")
@@ -159,7 +161,7 @@ def test_a_missing_workspace_is_an_error(tmp_path: Path):
 
 
 def test_a_database_from_a_newer_schema_is_refused_untouched(workspace: Path):
-    scms(workspace, "remember", "src/shutil.py:189-199")
+    scms(workspace, "remember", CHUNKED)
     db = workspace / ".scms" / "scms.db"
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA user_version = 99")
@@ -199,10 +201,12 @@ def test_cli_choices_match_the_models():
     assert cli.TIERS == tuple(t.value for t in Tier) and cli.KINDS == tuple(k.value for k in Kind)
 
 
-def test_the_server_path_imports_nothing_heavy_before_initialize():
-    """`scms serve` must reach pygls without pydantic, SQLite, yaml or numpy: initialize is answered at once."""
-    code = ("import sys, scms.cli, scms.lsp.server as s; s.create_server(); "
-            "print(sorted(m for m in ('pydantic', 'sqlite3', 'yaml', 'numpy', 'torch') if m in sys.modules))")
+def test_the_server_start_path_imports_no_model_library():
+    """torch, faiss, sentence-transformers and tree-sitter load in the background after `initialized`; the
+    server's own modules (every feature registered) import none of them."""
+    code = ("import sys, scms.cli, scms.lsp.features as f; assert f.server.protocol.fm.commands; "
+            "print(sorted(m for m in ('torch', 'faiss', 'sentence_transformers', 'transformers', 'tree_sitter') "
+            "if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from scms.lsp.hover import card
+from scms.lsp.card import card
 from scms.model import Pattern, Tier
 from scms.recall.ranking import Recalled
 

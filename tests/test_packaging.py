@@ -59,6 +59,6 @@ def test_the_wheel_holds_the_server_package(vsix: zipfile.ZipFile, tmp_path: Pat
     with zipfile.ZipFile(wheel) as inner:
         names = set(inner.namelist())
     for module in ("scms/memory.py", "scms/lsp/server.py", "scms/store/lifecycle.py", "scms/cli.py",
-                   "scms/learn/service.py", "scms/lsp/answers.json"):
+                   "scms/learn/service.py", "scms/lsp/features.py"):
         assert module in names, module
     assert not any(n.startswith("tests/") or n.startswith("benchmarks/") for n in names)

@@ -1,8 +1,8 @@
 // The vscode-languageclient client for one server command line: its options, its hover-link trust, and the hooks
-// through which the Server follows its state, its crashes and the server's memory changes.
+// through which the Server follows its state, the library's restart decisions and the server's memory changes.
 import * as vscode from 'vscode';
 import {
-  CloseAction, ErrorAction, LanguageClient, LanguageClientOptions, RevealOutputChannelOn, ServerOptions, State,
+  CloseAction, ErrorHandler, LanguageClient, LanguageClientOptions, RevealOutputChannelOn, ServerOptions, State,
 } from 'vscode-languageclient/node';
 import { Messages } from './messages';
 
@@ -11,13 +11,17 @@ export interface MemoryChange { reason: string; patternIds: string[] }
 export interface ClientHooks {
   log: vscode.LogOutputChannel;
   messages: Messages;
-  settings: Record<string, unknown>;
-  closed: () => { action: CloseAction; handled: boolean };
+  /** Read at every start, so that a restart sends the settings as they are now. */
+  settings: () => Record<string, unknown>;
+  /** The connection closed unexpectedly; the library's policy decided whether it restarts the server. */
+  closed: (restarting: boolean) => void;
   onState: (state: State) => void;
   onMemoryChange: (change: MemoryChange) => void;
 }
 
 const HOVER_COMMANDS = ['scms.accept', 'scms.reject', 'scms.promote'];
+/** vscode-languageclient's own policy: a crashed server is restarted up to this many times in 3 minutes. */
+export const MAX_RESTARTS = 4;
 
 export function createClient(command: string, args: string[], hooks: ClientHooks): LanguageClient {
   const serverOptions: ServerOptions = {
@@ -39,12 +43,18 @@ export function createClient(command: string, args: string[], hooks: ClientHooks
         }
       },
     },
-    errorHandler: {
-      error: () => ({ action: ErrorAction.Continue }),
-      closed: hooks.closed,
+  };
+  let policy: ErrorHandler | undefined; // the library's default handler, created with the client it belongs to
+  clientOptions.errorHandler = {
+    error: (error, message, count) => policy!.error(error, message, count),
+    closed: async () => {
+      const decision = await policy!.closed();
+      hooks.closed(decision.action === CloseAction.Restart);
+      return decision;
     },
   };
   const client = new LanguageClient('scms', 'SCMS', serverOptions, clientOptions);
+  policy = client.createDefaultErrorHandler(MAX_RESTARTS);
   client.onNotification('scms/didChange', hooks.onMemoryChange);
   client.onDidChangeState(({ newState }) => hooks.onState(newState));
   return client;

@@ -1,6 +1,4 @@
 // The palette commands under "SCMS": each gathers what it needs from the editor and runs one server command.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { MemoryNode } from './memoryTree';
 import { Messages } from './messages';
@@ -103,12 +101,11 @@ export function registerCommands(context: vscode.ExtensionContext, server: Serve
   run('scms.restartServer', async () => server.restart());
   run('scms.showOutput', async () => messages.showOutput());
   run('scms.openPatternFile', async (node?: MemoryNode) => {
-    const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    const root = vscode.workspace.workspaceFolders?.[0]?.uri;
     if (node?.kind !== 'pattern' || !root) return;
-    const folder = path.join(root, '.scms', 'patterns');
-    const name = fs.existsSync(folder) ? fs.readdirSync(folder).find((file) => file.endsWith(`-${node.pattern.id}.md`)) : undefined;
-    if (!name) return void messages.replyWarning(`SCMS: no file for “${node.pattern.title}” in .scms/patterns/.`);
-    await vscode.window.showTextDocument(vscode.Uri.file(path.join(folder, name)));
+    const { file, title } = node.pattern; // the server says where the validated file is
+    if (!file) return void messages.replyWarning(`SCMS: “${title}” has no file in .scms/patterns/.`);
+    await vscode.window.showTextDocument(vscode.Uri.joinPath(root, ...file.split('/')));
   });
 }
 

@@ -14,6 +14,8 @@ export interface Pattern {
   rejected_uses: number;
   score: number;
   eligible: boolean;
+  /** The validated file, workspace-relative (null outside the validated tier). */
+  file: string | null;
   evidence: Evidence[];
 }
 

@@ -1,6 +1,6 @@
 // The language client: created once per command line, started, restarted, and asked to run commands.
 import * as vscode from 'vscode';
-import { CloseAction, ExecuteCommandRequest, LanguageClient, State } from 'vscode-languageclient/node';
+import { ExecuteCommandRequest, LanguageClient, State } from 'vscode-languageclient/node';
 import { MemoryChange, createClient } from './client';
 import { prepareInterpreter } from './environment';
 import { initializationOptions, serverCommandLine, settingKeys } from './launch';
@@ -13,7 +13,6 @@ export const NO_FOLDER = "Open a folder first: SCMS keeps its memory in the fold
 export class Server implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private commandLine = '';
-  private crashes: number[] = [];
   private starting: Promise<void> | undefined;
   private stopExpected = false; // our own stop, or the client's automatic restart: its Stopped is not a failure
   private readonly stateEmitter = new vscode.EventEmitter<ServerState>();
@@ -69,7 +68,7 @@ export class Server implements vscode.Disposable {
     if (!this.client) {
       this.commandLine = line;
       this.client = createClient(command, args, {
-        log: this.log, messages: this.messages, settings: this.settings(), closed: () => this.closed(),
+        log: this.log, messages: this.messages, settings: () => this.settings(), closed: (restarting) => this.closed(restarting),
         onState: (state) => this.followClient(state), onMemoryChange: (change) => this.changeEmitter.fire(change),
       });
     }
@@ -90,21 +89,16 @@ export class Server implements vscode.Disposable {
     else if (this.state !== 'failed') this.setState('failed'); // it failed to start
   }
 
-  private closed(): { action: CloseAction; handled: boolean } {
-    const now = Date.now();
-    this.crashes = [...this.crashes.filter((time) => now - time < 180_000), now];
-    if (this.crashes.length > 3) {
+  /** The server's connection closed without our asking: the library restarts it (up to its limit) or gives up
+   *  and says so itself; the status bar and tree follow either way. */
+  private closed(restarting: boolean): void {
+    if (restarting) {
+      this.log.warn('the server stopped; the client restarts it');
+      this.stopExpected = true;
+      this.setState('starting');
+    } else {
       this.setState('failed');
-      void this.messages.error('SCMS: the server stopped 4 times in 3 minutes and will not be restarted. '
-        + 'See the output, then run "SCMS: Restart Server".', 'Restart Server').then((choice) => {
-        if (choice === 'Restart Server') void this.restart();
-      });
-      return { action: CloseAction.DoNotRestart, handled: true };
     }
-    this.log.warn('the server stopped; restarting it');
-    this.stopExpected = true;
-    this.setState('starting');
-    return { action: CloseAction.Restart, handled: true };
   }
 
   async restart(): Promise<void> {
@@ -112,9 +106,8 @@ export class Server implements vscode.Disposable {
       void this.messages.replyWarning(`SCMS: ${NO_FOLDER}`);
       return;
     }
-    this.crashes = [];
     if (this.starting) return this.starting;
-    if (this.client?.isRunning()) {
+    if (this.client?.isRunning()) { // stop, then start: the interpreter setting may have changed the command line
       this.setState('starting');
       this.stopExpected = true;
       await this.client.stop().catch(() => undefined);

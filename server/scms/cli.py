@@ -1,7 +1,6 @@
 """The `scms` command: the memory's operations from a terminal, as tables or `--json`.
 
-Only the standard library is imported up front, so `scms serve` reaches the language server's own
-imports (and its `initialize` answer) without paying for pydantic or SQLite first.
+Only the standard library is imported up front: each command imports what it needs when it runs.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     if args.command == "serve":
-        from scms.lsp.main import serve  # the server's imports stay off every other command
+        from scms.lsp.main import serve  # pygls stays off every other command
 
         return serve(tcp=args.tcp)
     from scms.terminal import run

@@ -1,4 +1,8 @@
-"""The one facade every front end calls: remember, accept, reject, promote, … over one workspace's memory."""
+"""The one facade every front end calls: remember, accept, reject, promote, recall, … over one workspace's memory.
+
+Front ends (`lsp/`, `cli.py`, `terminal.py`, later `mcp.py`) import this module, `model`, `config` and `errors`
+only; the view types they handle (`CodeRange`, `Recalled`, `SyncReport`) are exported from here.
+"""
 
 from __future__ import annotations
 
@@ -9,26 +13,39 @@ from typing import Any
 
 from scms.config import Settings
 from scms.errors import InvalidInput
-from scms.recall import ranking
-from scms.recall.engine import RecallEngine
-from scms.recall.ranking import Recalled
 from scms.model import Kind, Pattern, Tier
+from scms.recall import ranking
+from scms.recall.engine import RecallEngine, background_priority
+from scms.recall.ranking import Recalled
 from scms.store import lifecycle
+from scms.store.files import fence_for, file_name
 from scms.store.lifecycle import SyncReport
 from scms.store.projection import now_utc
+from scms.store.report import session_report
 from scms.store.retention import retention
-from scms.store.source import CodeRange, code_of_lines, code_range, read_range
-from scms.store.workspace import Workspace
+from scms.store.source import CodeRange, check_text, code_of_lines, code_range, read_range
+from scms.store.workspace import Workspace, find_root
+
+__all__ = ["CodeRange", "Memory", "Recalled", "SyncReport", "fence_for", "find_root", "read_code"]
+
+RECALL_STATES = {"lexical": "lexical", "loading": "loading model", "ready": "embeddings",
+                 "failed": "lexical (model failed)"}
+
+
+def read_code(root: Path, file: str | Path, start_line: int, end_line: int,
+              max_bytes: int = Settings().max_file_bytes) -> CodeRange:
+    """Lines of a file inside the workspace at `root` (1-based, inclusive), checked, without opening the store."""
+    return read_range(root, file, start_line, end_line, max_bytes)
 
 
 class Memory:
     """One workspace's pattern memory. Open it, call its operations, close it."""
 
     def __init__(self, workspace: Workspace, sync: SyncReport) -> None:
-        self.ws = workspace
-        self.last_sync = sync
-        self.engine = RecallEngine(workspace)
-        self.learning = None  # the memory model (scms.learn.service.ModelService) once embeddings are ready
+        self._ws = workspace
+        self._last_sync = sync
+        self._engine = RecallEngine(workspace)
+        self._learning = None  # the memory model (scms.learn.service.ModelService) once embeddings are ready
 
     @classmethod
     def open(cls, root: Path, settings: Settings | None = None,
@@ -44,86 +61,142 @@ class Memory:
 
     @property
     def root(self) -> Path:
-        return self.ws.root
+        return self._ws.root
+
+    @property
+    def store_path(self) -> Path:
+        return self._ws.db.path
+
+    @property
+    def patterns_dir(self) -> Path:
+        """Where the validated tier's files live (`.scms/patterns/`)."""
+        return self._ws.patterns_dir
 
     @property
     def settings(self) -> Settings:
-        return self.ws.settings
+        return self._ws.settings
 
     @settings.setter
     def settings(self, value: Settings) -> None:
-        self.ws.settings = value
+        self._ws.settings = value
+
+    @property
+    def problems(self) -> list[str]:
+        """What the last look at the validated files found wrong (malformed files, files left pending)."""
+        return list(self._last_sync.warnings)
 
     def close(self) -> None:
-        if self.learning is not None:
-            self.learning.close()
-        self.engine.close()
-        self.ws.close()
+        if self._learning is not None:
+            self._learning.close()
+        self._engine.close()
+        self._ws.close()
 
     # reading code
 
+    def document_text(self, path: Path, buffer: str | None = None) -> str:
+        """The text of a document: its editor buffer when given (unsaved edits included), else the file; checked
+        for size and binary content either way."""
+        limit = self.settings.max_file_bytes
+        if buffer is not None:
+            if len(buffer) > limit:
+                raise InvalidInput(f"{path.name} is too large ({len(buffer):,} characters; the limit is "
+                                   f"{limit:,})", field="uri")
+            if "\x00" in buffer[:8192]:
+                raise InvalidInput(f"{path.name} looks binary (it contains NUL characters)", field="uri")
+            return buffer
+        return check_text(_read_file(path, limit), path.name, limit)
+
     def code_from_file(self, file: str | Path, start_line: int, end_line: int) -> CodeRange:
-        return read_range(self.ws.root, file, start_line, end_line, self.settings.max_file_bytes)
+        return read_range(self._ws.root, file, start_line, end_line, self.settings.max_file_bytes)
 
     def code_from_text(self, path: Path, text: str, start_line: int, end_line: int) -> CodeRange:
         """A range of an editor buffer, which may be unsaved."""
-        return code_range(self.ws.root, path, text, start_line, end_line)
+        return code_range(self._ws.root, path, text, start_line, end_line)
+
+    def context_at(self, path: Path, text: str, line: int) -> CodeRange | None:
+        """The code unit around a 0-based line of a buffer, as a range usable for accept and reject."""
+        context = self._engine.context(path, text, line)
+        if context is None:
+            return None
+        try:  # the unit's own text: no second split of the whole document on the hover path
+            return code_of_lines(self._ws.root, path, context.unit.text.split("\n"), context.unit.start + 1,
+                                 commit=False)
+        except InvalidInput:
+            return None  # a blank stretch of the file
+
+    def prepare(self, path: Path, text: str, line: int) -> None:
+        """Queue the unit around this line for embedding, so that the next hover there only looks up (slow
+        when the document is large: call it off the event loop)."""
+        if self._engine.state != "ready":
+            return
+        context = self._engine.context(path, text, line)
+        if context is not None:
+            self._engine.prepare([context.unit.text])
 
     # the lifecycle
 
     def remember(self, code: CodeRange, *, title: str | None = None, note: str = "",
                  kind: Kind = Kind.PATTERN, tags: list[str] | None = None) -> Pattern:
-        return lifecycle.remember(self.ws, code, title=title, note=note, kind=kind, tags=tags)
+        return lifecycle.remember(self._ws, code, title=title, note=note, kind=kind, tags=tags)
 
     def accept(self, pattern_id: str, code: CodeRange | None = None) -> Pattern:
-        pattern = lifecycle.accept(self.ws, pattern_id, code)
+        pattern = lifecycle.accept(self._ws, pattern_id, code)
         self._learn(pattern, code, positive=True)
         return pattern
 
     def reject(self, pattern_id: str, code: CodeRange | None = None, reason: str = "") -> Pattern:
-        pattern = lifecycle.reject(self.ws, pattern_id, code, reason)
+        pattern = lifecycle.reject(self._ws, pattern_id, code, reason)
         self._learn(pattern, code, positive=False)
         return pattern
 
     def _learn(self, pattern: Pattern, code: CodeRange | None, positive: bool) -> None:
         """Hand a committed accept or reject in a context to the memory model's worker (it never blocks)."""
-        if code is None or self.learning is None:
+        if code is None or self._learning is None:
             return
-        with self.ws.db.read() as conn:
+        with self._ws.db.read() as conn:  # TODO(store): a store function
             row = conn.execute("SELECT last_event FROM patterns WHERE id = ?", (pattern.id,)).fetchone()
         if row:
-            self.learning.submit(row[0], pattern.id, code.text, positive)
+            self._learning.submit(row[0], pattern.id, code.text, positive)
 
     def promote(self, pattern_id: str) -> Pattern:
-        return lifecycle.promote(self.ws, pattern_id)
+        return lifecycle.promote(self._ws, pattern_id)
 
     def promote_eligible(self) -> list[Pattern]:
-        return lifecycle.promote_eligible(self.ws)
+        return lifecycle.promote_eligible(self._ws)
 
     def demote(self, pattern_id: str) -> Pattern:
-        return lifecycle.demote(self.ws, pattern_id)
+        return lifecycle.demote(self._ws, pattern_id)
 
     def forget(self, pattern_id: str) -> Pattern:
-        return lifecycle.forget(self.ws, pattern_id)
+        return lifecycle.forget(self._ws, pattern_id)
 
     def restore(self, pattern_id: str) -> Pattern:
-        return lifecycle.restore(self.ws, pattern_id)
+        return lifecycle.restore(self._ws, pattern_id)
 
     def decay(self) -> list[Pattern]:
-        return lifecycle.decay(self.ws)
+        return lifecycle.decay(self._ws)
+
+    def close_session(self) -> dict[str, Any]:
+        """Promote what is eligible, archive what decayed, and the session report (markdown) saying so."""
+        promoted = self.promote_eligible()
+        archived = self.decay()
+        tiers, _ = self._counts()
+        close = [p for p in self.list(Tier.SESSION) if 0 < p.accepted_uses < self.settings.promotion_threshold]
+        return {"promoted": promoted, "archived": archived,
+                "report": session_report(tiers, self.settings.promotion_threshold, promoted, archived, close)}
 
     def rebuild(self) -> int:
-        return lifecycle.rebuild(self.ws)
+        return lifecycle.rebuild(self._ws)
 
     def sync_files(self) -> SyncReport:
-        self.last_sync = lifecycle.sync_files(self.ws)
-        return self.last_sync
+        self._last_sync = lifecycle.sync_files(self._ws)
+        return self._last_sync
 
     def get(self, pattern_id: str) -> Pattern:
-        return lifecycle.get(self.ws, pattern_id)
+        return lifecycle.get(self._ws, pattern_id)
 
     def list(self, tier: Tier | None = None) -> list[Pattern]:
-        return lifecycle.list_patterns(self.ws, tier)
+        return lifecycle.list_patterns(self._ws, tier)
 
     # recall
 
@@ -133,82 +206,118 @@ class Memory:
 
         With wait=True an unseen context is embedded now (commands, benchmarks); hovers never wait."""
         if wait and mode != "lexical":
-            self.engine.embed_context(text)  # holding no lock, so that hovers meanwhile do not wait
-        with self.ws.db.read() as conn:
-            self.engine.refresh(conn)
-            with self.engine.lock:  # the background worker adds vectors to the same faiss indexes
-                return ranking.recall(conn, self.engine, text, settings=self.settings, now=self.ws.clock(),
+            self._engine.embed_context(text)  # holding no lock, so that hovers meanwhile do not wait
+        learned = self._learning if self._learning is not None and self._learning.ready else None
+        with self._ws.db.read() as conn:
+            self._engine.refresh(conn)
+            with self._engine.lock:  # the background worker adds vectors to the same faiss indexes
+                return ranking.recall(conn, self._engine, text, settings=self.settings, now=self._ws.clock(),
                                       limit=limit or self.settings.recall.limit, context_hash=context_hash,
-                                      mode=mode, threshold=threshold,
-                                      learned=self.learning if self.learning and self.learning.ready else None)
+                                      mode=mode, threshold=threshold, learned=learned)
 
-    def context_at(self, path: Path, text: str, line: int) -> CodeRange | None:
-        """The code unit around a 0-based line of a buffer, as a range usable for accept and reject."""
-        context = self.engine.context(path, text, line)
-        if context is None:
-            return None
-        try:  # the unit's own text: no second split of the whole document on the hover path
-            return code_of_lines(self.ws.root, path, context.unit.text.split("\n"), context.unit.start + 1,
-                                 commit=False)
-        except InvalidInput:
-            return None  # a blank stretch of the file
+    def warm_up(self) -> None:
+        """Load the lexical index now (a fraction of a second from its snapshot), so the first hover does not pay."""
+        self._engine.warm_up()
 
-    def start_model(self, report: Callable[[str, int], None] = lambda message, percent: None) -> None:
-        """Load the embedding model, index the patterns, then start the memory model (seconds to a minute):
-        call it in a background thread."""
+    def start_model(self, report: Callable[[str, int], None] = lambda message, percent: None,
+                    on_change: Callable[[str], None] = lambda reason: None) -> None:
+        """Load the embedding model, index the patterns, then start the memory model (seconds to a minute), at a
+        low CPU priority: call it in a background thread. `on_change` hears when recall changes mode."""
         if not self.settings.recall.embeddings:
             return
-        self.engine.start_model(self.settings.recall.embedding_model_path, self.settings.recall.torch_threads,
-                                report)
-        if self.settings.learning.enabled and self.engine.state == "ready" and self.learning is None:
+        background_priority()
+        self._engine.on_change = on_change
+        self._engine.start_model(self.settings.recall.embedding_model_path, self.settings.recall.torch_threads,
+                                 report)
+        if self.settings.learning.enabled and self._engine.state == "ready" and self._learning is None:
             from scms.learn.service import ModelService
 
-            self.learning = ModelService(self.ws.scms_dir / "model", self.engine)
-            self.learning.start(self.settings.learning, report)
+            self._learning = ModelService(self._ws.scms_dir / "model", self._engine)
+            self._learning.start(self.settings.learning, report)
+
+    def wait_idle(self) -> None:
+        """Block until queued embeddings and learning are done (tests, benchmarks, the CLI)."""
+        self._engine.wait_idle()
+        if self._learning is not None:
+            self._learning.wait_idle()
 
     def _model_state(self) -> str:
         if not self.settings.learning.enabled or not self.settings.recall.embeddings:
             return "off"
         return {"lexical": "not started", "loading": "waiting for embeddings",
-                "failed": "off (no embeddings)"}.get(self.engine.state, "starting")
+                "failed": "off (no embeddings)"}.get(self._engine.state, "starting")
 
     @property
     def notices(self) -> list[str]:
         """What the user should hear about loading: a rebuilt index, a fresh memory model."""
-        return list(self.engine.notices) + (list(self.learning.notices) if self.learning else [])
+        return list(self._engine.notices) + (list(self._learning.notices) if self._learning else [])
 
     @property
     def recall_state(self) -> str:
-        return {"lexical": "lexical", "loading": "loading model", "ready": "embeddings",
-                "failed": "lexical (model failed)"}[self.engine.state]
+        return RECALL_STATES[self._engine.state]
+
+    @property
+    def recall_problem(self) -> str:
+        """Why recall stays lexical, when the embedding model failed to load ('' otherwise)."""
+        return self._engine.problem if self._engine.state == "failed" else ""
 
     # views
 
+    def pattern_file(self, pattern: Pattern) -> str | None:
+        """The workspace-relative path of the pattern's validated file, when it has one on disk."""
+        if pattern.tier is not Tier.VALIDATED:
+            return None
+        for name in (file_name(pattern), self._last_sync.files.get(pattern.id)):
+            if name and (self._ws.patterns_dir / name).is_file():
+                return (self._ws.patterns_dir / name).relative_to(self._ws.root).as_posix()
+        return None
+
     def describe(self, pattern: Pattern) -> dict[str, Any]:
-        """The pattern as JSON, with its retention score now."""
+        """The pattern as JSON, with its retention score now and its file."""
         data = pattern.model_dump(mode="json")
-        data["retention"] = retention(pattern, self.ws.clock(), self.settings.retention).model_dump()
+        data["retention"] = retention(pattern, self._ws.clock(), self.settings.retention).model_dump()
         data["score"] = round(data["retention"]["score"], 4)
         data["eligible"] = self.eligible(pattern)
+        data["file"] = self.pattern_file(pattern)
         return data
+
+    def _counts(self) -> tuple[dict[str, int], int]:
+        with self._ws.db.read() as conn:  # TODO(store): a store function
+            counts = dict(conn.execute("SELECT tier, COUNT(*) FROM patterns GROUP BY tier").fetchall())
+            events = conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+        return {tier.value: int(counts.get(tier.value, 0)) for tier in Tier}, int(events)
 
     def eligible(self, pattern: Pattern) -> bool:
         return (pattern.tier is Tier.SESSION and pattern.accepted_uses >= self.settings.promotion_threshold
                 and pattern.accepted_uses > pattern.rejected_uses)
 
     def status(self) -> dict[str, Any]:
-        with self.ws.db.read() as conn:
-            counts = dict(conn.execute("SELECT tier, COUNT(*) FROM patterns GROUP BY tier").fetchall())
-            events = conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+        tiers, events = self._counts()
         return {
-            "workspace": str(self.ws.root),
-            "store": str(self.ws.db.path),
-            "schema": self.ws.db.version,
-            "tiers": {tier.value: int(counts.get(tier.value, 0)) for tier in Tier},
-            "events": int(events),
+            "workspace": str(self._ws.root),
+            "store": str(self._ws.db.path),
+            "schema": self._ws.db.version,
+            "tiers": tiers,
+            "events": events,
             "promotionThreshold": self.settings.promotion_threshold,
-            "warnings": list(self.last_sync.warnings),
+            "warnings": self.problems,
             "recall": self.recall_state,
-            "embeddingQueue": self.engine.pending,
-            "model": self.learning.describe() if self.learning else {"state": self._model_state()},
+            "embeddingQueue": self._engine.pending,
+            "model": self._learning.describe() if self._learning else {"state": self._model_state()},
         }
+
+
+def _read_file(path: Path, limit: int) -> bytes:
+    from scms.errors import NotFound
+
+    if path.is_dir():
+        raise InvalidInput(f"{path} is a folder, not a file", field="uri")
+    if not path.is_file():
+        raise NotFound(f"{path}: no such file", field="uri")
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise InvalidInput(f"{path.name} is too large ({size:,} bytes; the limit is {limit:,})", field="uri")
+        return path.read_bytes()
+    except OSError as err:
+        raise InvalidInput(f"{path}: cannot be read ({err.strerror or err})", field="uri") from None

@@ -13,10 +13,8 @@ from typing import Any
 
 from scms.config import Settings
 from scms.errors import InvalidInput, NotFound, ScmsError
-from scms.memory import Memory
+from scms.memory import CodeRange, Memory, find_root, read_code
 from scms.model import Kind, Pattern, Tier
-from scms.store.source import CodeRange, read_range
-from scms.store.workspace import find_root
 
 _RANGE = re.compile(r"^(?P<file>.+):(?P<start>\d+)(?:-(?P<end>\d+))?$")
 
@@ -37,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
             raise NotFound(f"no pattern with id {args.id!r}")
         threshold = getattr(args, "promote_threshold", None)
         memory = Memory.open(root, Settings(promotion_threshold=threshold) if threshold else None)
-        for warning in memory.last_sync.warnings:
+        for warning in memory.problems:
             print(f"scms: warning: {warning}", file=sys.stderr)
         result = COMMANDS[args.command](memory, args, code)
         _print(result, memory, args.command, as_json=args.json)
@@ -67,7 +65,7 @@ def _code(root: Path, spec: str) -> CodeRange:
     if not match:
         raise InvalidInput(f"{spec!r} is not FILE:START-END (for example src/app.py:10-24)")
     start = int(match["start"])
-    return read_range(root, match["file"], start, int(match["end"] or start), Settings().max_file_bytes)
+    return read_code(root, match["file"], start, int(match["end"] or start))
 
 
 def _list(memory: Memory, args: argparse.Namespace, code: None) -> Any:

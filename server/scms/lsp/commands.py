@@ -10,10 +10,9 @@ from pydantic.alias_generators import to_camel
 
 from scms import __version__
 from scms.errors import InvalidInput, Unavailable
-from scms.lsp import documents, report
-from scms.memory import Memory
+from scms.lsp import documents
+from scms.memory import CodeRange, Memory
 from scms.model import Kind, Tier
-from scms.store.source import CodeRange
 
 
 class Args(BaseModel):
@@ -96,7 +95,7 @@ class ExportArgs(Args):
 
 
 def _code(server: Any, memory: Memory, uri: str, rng: Range) -> CodeRange:
-    path, text = documents.text_of(server, uri, memory.settings.max_file_bytes)
+    path, text = documents.text_of(server, memory, uri)
     start, end = rng.lines()
     return memory.code_from_text(path, text, start, end)
 
@@ -119,7 +118,7 @@ def _use_context(server: Any, memory: Memory, a: UseArgs) -> CodeRange | None:
 
 def _context_at(server: Any, memory: Memory, uri: str, position: Position) -> CodeRange | None:
     """The code unit around a position of a document (None on a blank stretch); the line must exist."""
-    path, text = documents.text_of(server, uri, memory.settings.max_file_bytes)
+    path, text = documents.text_of(server, memory, uri)
     count = len(text.splitlines())
     if position.line >= max(1, count):
         raise InvalidInput(f"position.line {position.line} is outside the document ({count} lines)",
@@ -157,13 +156,9 @@ def export(server: Any, memory: Memory, a: ExportArgs) -> Any:
 
 
 def close_session(server: Any, memory: Memory, a: NoArgs) -> Any:
-    promoted = memory.promote_eligible()
-    archived = memory.decay()
-    return {
-        "promoted": [memory.describe(p) for p in promoted],
-        "archived": [memory.describe(p) for p in archived],
-        "report": report.session_report(memory, promoted, archived),
-    }
+    closed = memory.close_session()
+    return {"promoted": [memory.describe(p) for p in closed["promoted"]],
+            "archived": [memory.describe(p) for p in closed["archived"]], "report": closed["report"]}
 
 
 def status(server: Any, memory: Memory, a: NoArgs) -> Any:

@@ -1,67 +1,64 @@
-"""The hover card: recalled patterns with tier, uses, why they matched, the snippet and command links."""
+"""Hover: a card for the patterns recalled for the code unit under the cursor, or nothing at all.
+
+Recall runs in a worker thread, so a hover never holds up the server's other messages; it reads what the
+indexes hold now and never waits for the embedding model (an unseen unit is embedded for the next hover).
+"""
 
 from __future__ import annotations
 
-import json
-import re
-from typing import Any
-from urllib.parse import quote
+import asyncio
+from pathlib import Path
 
-from scms.model import Tier
-from scms.recall.ranking import Recalled
-from scms.store.files import fence_for
+from lsprotocol import types
 
-_MARKUP = "\\`*_[]<>#~-=+|"
-_LANGUAGE = re.compile(r"[^\w+#.-]")
-_BLOCK_OPENER = re.compile(r"^\s*(`{3,}|~{3,}|[-*_=+]|#|\d+[.)]|<|\|)")
-BADGES = {Tier.VALIDATED: "validated", Tier.SESSION: "candidate", Tier.ARCHIVE: "archived"}
-SNIPPET_LINES = 10
+from scms.errors import ScmsError
+from scms.lsp import documents
+from scms.lsp.card import card
+from scms.lsp.guard import isolated
+from scms.lsp.server import ScmsServer, server
+from scms.memory import CodeRange, Memory, Recalled
 
 
-def command_link(title: str, command: str, argument: dict[str, Any]) -> str:
-    """A markdown link that runs a command with one JSON argument (VS Code `command:` URIs)."""
-    return f"[{title}](command:{command}?{quote(json.dumps([argument]))} \"{title}\")"
+@server.feature(types.TEXT_DOCUMENT_HOVER)
+@isolated("hover")
+async def hover(ls: ScmsServer, params: types.HoverParams) -> types.Hover | None:
+    memory = ls.memory
+    if memory is None or memory.settings.recall.hover_limit == 0:
+        return None
+    found = await asyncio.to_thread(_card, ls, memory, params.text_document.uri, params.position)
+    if found is None:
+        return None
+    return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=found),
+                       range=types.Range(start=params.position, end=params.position))
 
 
-def card(recalled: list[Recalled], uri: str, context_range: dict[str, Any]) -> str:
-    parts = []
-    for item in recalled:
-        p = item.pattern
-        use = {"patternId": p.id, "uri": uri, "range": context_range}
-        links = [command_link("Accept", "scms.accept", use), command_link("Reject here", "scms.reject", use)]
-        if p.tier is Tier.SESSION:
-            links.append(command_link("Promote", "scms.promote", {"patternId": p.id}))
-        uses = f"{p.accepted_uses} accepted use" + ("" if p.accepted_uses == 1 else "s")
-        section = [f"**SCMS** · *{BADGES[p.tier]}* · {uses} · {p.kind.value.replace('_', '-')}",
-                   "", f"#### {_escape(' '.join(p.title.split()))}", "", " · ".join(links), ""]
-        section += [f"*Why:* {reason}  " for reason in item.reasons]
-        if p.body.strip():
-            section += ["", _quoted(_clip(p.body, 400))]
-        if p.snippet:
-            snippet = _first_lines(p.snippet)
-            language = _LANGUAGE.sub("", p.languages[0]) if p.languages else ""
-            fence = fence_for(snippet)
-            section += ["", f"{fence}{language}", snippet, fence]
-        parts.append("\n".join(section))
-    return "\n\n---\n\n".join(parts)
+def _card(ls: ScmsServer, memory: Memory, uri: str, position: types.Position) -> str | None:
+    try:
+        path, text = documents.text_of(ls, memory, uri)
+    except ScmsError:
+        return None  # not a file, binary, huge, gone: nothing to recall, and nothing to complain about
+    found = recalled_at(memory, path, text, position.line)
+    if not found:
+        return None
+    context, recalled = found
+    return card(recalled, uri, unit_range(context))
 
 
-def _escape(text: str, markup: str = _MARKUP) -> str:
-    return "".join("\\" + c if c in markup else c for c in text)
+def recalled_at(memory: Memory, path: Path, text: str, line: int,
+                limit: int | None = None) -> tuple[CodeRange, list[Recalled]] | None:
+    """The code unit around a 0-based line and the patterns recalled for it; None on a blank line."""
+    lines = text.splitlines()
+    if line >= len(lines) or not lines[line].strip():
+        return None
+    context = memory.context_at(path, text, line)
+    if context is None:
+        return None
+    recalled = memory.recall(context.text, context_hash=context.evidence.content_hash,
+                             limit=limit or memory.settings.recall.hover_limit)
+    return (context, recalled) if recalled else None
 
 
-def _quoted(body: str) -> str:
-    """The note as a blockquote that holds no links, fences or rules: nothing in it can outlive it."""
-    return "\n".join("> " + (_escape(line) if _BLOCK_OPENER.match(line) else _escape(line, "\\[]<"))
-                     for line in body.splitlines())
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit].rstrip() + " …"
-
-
-def _first_lines(snippet: str) -> str:
-    lines = snippet.splitlines()
-    if len(lines) <= SNIPPET_LINES:
-        return snippet
-    return "\n".join(lines[:SNIPPET_LINES] + [f"… ({len(lines) - SNIPPET_LINES} more lines)"])
+def unit_range(context: CodeRange) -> dict:
+    """The unit's whole lines as an LSP range (JSON), the context an accept or reject from here records."""
+    return {"start": {"line": context.evidence.start_line - 1, "character": 0},
+            "end": {"line": context.evidence.end_line, "character": 0}}

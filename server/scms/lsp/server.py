@@ -1,7 +1,7 @@
-"""The SCMS language server: state, logging to the client, progress, and the start on stdio or TCP.
+"""The SCMS language server object: the memory it serves, logging to the client, pop-ups and progress.
 
-Only pygls and lsprotocol are imported here so `initialize` is answered at once; the memory (pydantic,
-SQLite, later torch) is opened after `initialized`, and every request that needs it waits for it.
+Features register themselves on `server` when their modules are imported (`scms.lsp.features`); the
+memory is opened after `initialized` (see `session.py`), and every request that needs it waits for it.
 """
 
 from __future__ import annotations
@@ -12,24 +12,23 @@ import threading
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lsprotocol import types
 from pygls.exceptions import FeatureNotificationError, JsonRpcServerError
 from pygls.lsp.server import LanguageServer
 
 from scms import __version__
-
-if TYPE_CHECKING:
-    from scms.config import Settings
-    from scms.memory import Memory
+from scms.config import Settings
+from scms.memory import Memory
 
 log = logging.getLogger("scms")
 MESSAGE_LEVELS = {"off": 0, "onError": 1, "onWarning": 2, "always": 3}
+UNAVAILABLE = -32001  # the memory cannot serve this request (not open, a file it could not write)
 
 
 class ScmsServer(LanguageServer):
-    """Owns the memory, the settings and the connection's helpers; features live in `features.py`."""
+    """Owns the memory, the settings and the connection's helpers; the features live in their own modules."""
 
     def __init__(self) -> None:
         super().__init__("scms", __version__)
@@ -42,21 +41,19 @@ class ScmsServer(LanguageServer):
         self.loop: asyncio.AbstractEventLoop | None = None
         self.model_task: asyncio.Future | None = None
         self.pending_edits: dict[str, asyncio.Future] = {}
-        self._loop_thread: int | None = None
-
-    # the memory
+        self.loop_thread: int | None = None
 
     async def memory_ready(self) -> Memory:
         """The opened memory, waiting for it while it opens; a clear error when there is none."""
         await self.ready.wait()
         if self.memory is None:
-            raise JsonRpcServerError(self.unavailable or "the SCMS memory is still starting", code=-32001)
+            raise JsonRpcServerError(self.unavailable or "the SCMS memory is still starting", code=UNAVAILABLE)
         return self.memory
 
     # talking to the client from any thread
 
     def on_loop(self, call: Callable[[], None]) -> None:
-        if self.loop is None or threading.get_ident() == self._loop_thread:
+        if self.loop is None or threading.get_ident() == self.loop_thread:
             call()
         else:
             self.loop.call_soon_threadsafe(call)
@@ -110,7 +107,7 @@ class ScmsServer(LanguageServer):
 
 
 class ClientLogHandler(logging.Handler):
-    """Forwards log records to the client's output as `window/logMessage`."""
+    """Forwards log records (tracebacks included) to the client's output as `window/logMessage`."""
 
     LEVELS = {
         logging.ERROR: types.MessageType.Error,
@@ -131,15 +128,17 @@ class ClientLogHandler(logging.Handler):
             self.handleError(record)
 
 
-def create_server() -> ScmsServer:
-    from scms.lsp.features import register
+def section(raw: Any) -> Any:
+    """Settings arrive either as the `scms` section itself or wrapped in {"scms": …}."""
+    if isinstance(raw, dict) and isinstance(raw.get("scms"), dict):
+        return raw["scms"]
+    return raw
 
-    server = ScmsServer()
-    register(server)
-    handler = ClientLogHandler(server)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
-    logging.getLogger("pygls").setLevel(logging.WARNING)
-    return server
+
+server = ScmsServer()
+_handler = ClientLogHandler(server)
+_handler.setFormatter(logging.Formatter("%(message)s"))
+log.addHandler(_handler)
+log.setLevel(logging.INFO)
+log.propagate = False
+logging.getLogger("pygls").setLevel(logging.WARNING)

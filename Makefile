@@ -31,9 +31,10 @@ $(VSIX): $(STAMP) $(NODE_STAMP) package.json $(shell find extension/src media -t
 run: setup $(VSIX)
 	scripts/run-editor.sh
 
-# the extension's Node tests, the Python tests, then the extension in real VS Code;
-# pytest's exit 5 ("no tests collected") is not a failure
+# the extension's type check and Node tests, the Python tests (shuffled: pytest-randomly), then the extension in
+# real VS Code; pytest's exit 5 ("no tests collected") is not a failure
 test: setup $(VSIX)
+	npm run --silent typecheck
 	npm run --silent test:unit
 	$(PY) -m pytest; rc=$$?; [ $$rc -eq 5 ] || [ $$rc -eq 0 ] || exit $$rc
 	npm run --silent test:e2e

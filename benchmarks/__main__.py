@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 
 from benchmarks import continual, continual_report, learning_fused, lsp_latency, plots, recall_quality
 from benchmarks.report import machine, write_section
@@ -13,7 +12,7 @@ from scms.learn.memory_layer import Shape
 
 
 def lsp(sizes: tuple[int, ...], hovers: int, real_count: int) -> None:
-    init_times, figures, rate = asyncio.run(lsp_latency.run(sizes, hovers, real_count))
+    figures, rate = asyncio.run(lsp_latency.run(sizes, hovers, real_count))
     rows = "\n".join(
         f"| {f.patterns:,} | {f.ingest_per_s:,.0f} | {f.cold[0]:.2f} / {f.cold[1]:.2f} / {f.cold[2]:.2f} | "
         f"{f.warm[0]:.2f} / {f.warm[1]:.2f} / {f.warm[2]:.2f} | {f.with_card:.0%} | {f.first_useful_hover_ms:,.0f} / {f.restart_useful_hover_ms:,.0f} | "
@@ -23,7 +22,7 @@ def lsp(sizes: tuple[int, ...], hovers: int, real_count: int) -> None:
     plot = plots.latency(figures)
     rate_text = (f"computed in this run at {rate:.0f} texts/s with 2 threads" if rate == rate
                  else "cached from an earlier run of this benchmark")
-    markdown = f"""## Language server: initialize, hovers, memory
+    markdown = f"""## Language server: first useful hover, hovers, memory
 
 Machine: {machine()}. Measured through real LSP round trips: a pygls client spawns `python -m scms serve`
 over stdio with default settings (embedding recall on, torch at 1 thread). Patterns are functions of the
@@ -33,15 +32,9 @@ the others reuse one of those with a little noise, so faiss holds as many vector
 20-hover warm-up: a **cold** pass (a unit's first hover: lexical recall, the unit queued for embedding) and,
 once the queue is empty, a **warm** pass over the same positions (fused recall: faiss lookup + lexical).
 
-`initialize` answered after process start, {len(init_times["packaged"])} runs each (median, min–max):
-
-| start | `initialize` answered (ms) |
-| --- | ---: |
-| a workspace's first start, with the extension's client (the answer the package carries) | {_spread(init_times["packaged"])} |
-| a later start with the same client (this workspace's earlier answer) | {_spread(init_times["cached"])} |
-| a first start with a client the package does not know (pygls answers) | {_spread(init_times["pygls"])} |
-
-Both early answers are sent before pygls is imported: importing pygls and lsprotocol alone takes ~0.75 s here.
+The **first useful hover** is what a user waits for after the server starts: milliseconds from spawning
+the process until a hover on a stored function's own body shows its card (pygls answers `initialize`
+itself; nothing else is answered early).
 
 | patterns | store ingest (patterns/s) | cold hover p50 / p95 / p99 (ms) | warm hover p50 / p95 / p99 (ms) | warm hovers with a card | first useful hover, first start / restart (ms after spawn) | embeddings ready (s after spawn) | server RSS, first start / restart (MB) |
 | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
@@ -55,10 +48,6 @@ RSS ≤ 700 MB at 100k; ingest ≥ 200 patterns/s.
     path = write_section("lsp", markdown)
     print(markdown)
     print(f"written to {path}")
-
-
-def _spread(times: list[float]) -> str:
-    return f"**{statistics.median(times):.0f}** ({min(times):.0f}–{max(times):.0f})"
 
 
 def quality(targets: int, distractors: int) -> None:

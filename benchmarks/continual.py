@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from benchmarks import learners
 from benchmarks.validation_stream import Stream
 from scms.learn.exemplars import Exemplars as ExemplarStore
-from scms.learn.learner import Learner, Rule
+from scms.learn.learner import Rule
 from scms.learn.memory_layer import MemoryLayer, Shape
 from scms.learn.service import BACKGROUND_BATCH, REPLAY
 from scms.learn.slots import background as background_of
@@ -62,7 +63,8 @@ class Exemplars(Embeddings):
 
 
 class Model(Exemplars):
-    """The memory layer's scores, alone or added to exemplar scores with weight `weight`."""
+    """The memory layer's scores, alone or added to exemplar scores with weight `weight`; `rule` may be one of
+    the baselines' `learners.Variant`s."""
 
     def __init__(self, stream: Stream, rule: Rule, exemplars: bool, replay: int = REPLAY,
                  weight: float | None = None, shape: Shape = Shape()) -> None:
@@ -71,7 +73,7 @@ class Model(Exemplars):
         torch.manual_seed(0)
         layer = MemoryLayer(shape)
         ground = background_of(layer, stream.background, BACKGROUND_BATCH)
-        self.learner = Learner(layer, ground, rule)
+        self.learner = learners.make(layer, ground, rule)
         self.use_exemplars = exemplars
         self.replay = replay
         self.weight = (MODEL if exemplars else 1.0) if weight is None else weight

@@ -11,7 +11,7 @@ import torch
 
 from benchmarks import continual, validation_stream
 from benchmarks.continual import Embeddings, Exemplars, Figures, Model, Run
-from scms.learn.learner import Rule
+from benchmarks.learners import Variant
 from scms.learn.memory_layer import Shape
 
 SPARSE_LR = (8.0, 24.0, 48.0, 96.0, 192.0)
@@ -51,7 +51,7 @@ def run(patterns: int = 520, log=print) -> dict:
     torch.set_num_threads(1)  # as the server runs it (scms.recall.torchThreads)
     stream = validation_stream.build(patterns)
     dev, test = continual.masks(stream)
-    rule = Rule()
+    rule = Variant()
     chosen: list[tuple[str, str, Run]] = []
     for name, system in (("embeddings only", Embeddings), ("exemplars only", Exemplars)):
         chosen.append((name, "", continual.run(stream, name, system(stream))))
@@ -113,19 +113,19 @@ def service_latency(accepts: int = 200) -> dict[str, float]:
     corpus = [f for f in functions(min_lines=4, max_lines=40)][: accepts * 2]
     with tempfile.TemporaryDirectory(prefix="scms-learning-") as tmp:
         memory = Memory.open(Path(tmp))
-        link_stdlib(memory.ws.root)
+        link_stdlib(memory.root)
         try:
-            patterns = [memory.remember(memory.code_from_text(inside(memory.ws.root, f), f.text, f.start, f.end)).id
+            patterns = [memory.remember(memory.code_from_text(inside(memory.root, f), f.text, f.start, f.end)).id
                         for f in corpus[:accepts]]
-            contexts = [memory.code_from_text(inside(memory.ws.root, f), f.text, f.start, f.end) for f in corpus[accepts:]]
+            contexts = [memory.code_from_text(inside(memory.root, f), f.text, f.start, f.end) for f in corpus[accepts:]]
             memory.start_model()
-            memory.engine.prepare([c.text for c in contexts])
-            memory.engine.wait_idle()
+            memory._engine.prepare([c.text for c in contexts])
+            memory._engine.wait_idle()
             times = []
             for pattern_id, code in zip(patterns, contexts):
                 started = time.perf_counter()
                 memory.accept(pattern_id, code)
-                memory.learning.wait_idle()
+                memory._learning.wait_idle()
                 times.append((time.perf_counter() - started) * 1000)
             learned = memory.status()["model"]
         finally:

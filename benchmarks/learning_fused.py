@@ -27,17 +27,17 @@ def run(targets: int = 300, distractors: int = 1000, seed: int = 17) -> dict:
     defaults = ranking.LEARNED, ranking.MODEL
     with tempfile.TemporaryDirectory(prefix="scms-learning-fused-") as tmp:
         memory = Memory.open(Path(tmp))
-        link_stdlib(memory.ws.root)
+        link_stdlib(memory.root)
         try:
             ids = [_remember(memory, c.pattern) for c in cases]
             for f in others[:distractors]:
                 _remember(memory, f)
             memory.start_model()
-            if memory.learning is None or not memory.learning.ready:
+            if memory._learning is None or not memory._learning.ready:
                 raise SystemExit(f"the memory model did not start: {memory.notices}")
             held_out = [(_source(c.contexts[-1]), ids[i], i) for i, c in enumerate(cases)]
-            memory.engine.prepare([q[0] for q in held_out])
-            memory.engine.wait_idle()
+            memory._engine.prepare([q[0] for q in held_out])
+            memory._engine.wait_idle()
 
             def measure(half: int) -> dict[str, float]:
                 return _metrics([_rank(memory, text, wanted, "fused") for text, wanted, i in held_out if i % 2 == half])
@@ -45,8 +45,8 @@ def run(targets: int = 300, distractors: int = 1000, seed: int = 17) -> dict:
             before = measure(1)
             for pattern_id, case in zip(ids, cases):
                 for f in case.contexts[:-1]:
-                    memory.accept(pattern_id, memory.code_from_text(inside(memory.ws.root, f), f.text, f.start, f.end))
-            memory.learning.wait_idle()
+                    memory.accept(pattern_id, memory.code_from_text(inside(memory.root, f), f.text, f.start, f.end))
+            memory._learning.wait_idle()
             results, tuning = {}, {}
             for weight in WEIGHTS:
                 ranking.LEARNED = weight
@@ -65,4 +65,4 @@ def run(targets: int = 300, distractors: int = 1000, seed: int = 17) -> dict:
 
 
 def _remember(memory: Memory, f) -> str:
-    return memory.remember(memory.code_from_text(inside(memory.ws.root, f), f.text, f.start, f.end), title=f"{f.path.stem}.{f.name}").id
+    return memory.remember(memory.code_from_text(inside(memory.root, f), f.text, f.start, f.end), title=f"{f.path.stem}.{f.name}").id

@@ -1,4 +1,4 @@
-"""LSP round-trip benchmark: `initialize` time, first useful hover, hover latency and RSS at N stored patterns."""
+"""LSP round-trip benchmark: first useful hover, hover latency and RSS at N stored patterns."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ import numpy as np
 
 from benchmarks.corpus import Function, functions, inside, link_stdlib
 from scms.memory import Memory
-from scms.recall.engine import pattern_text
-from scms.store.text import content_hash
+from scms.text import pattern_text
+from scms.text import content_hash
 
 CACHE = Path(__file__).resolve().parent.parent / "build" / "bench-cache" / "embeddings.npz"
 MODEL = "all-MiniLM-L6-v2"
@@ -68,7 +68,7 @@ def build_store(root: Path, corpus: list[Function], count: int, real: dict[str, 
     """Remember `count` stdlib functions as patterns (patterns per second into the store), then fill the
     embedding cache: real vectors where the cache has them, else a real one reused with a little noise."""
     memory = Memory.open(root)
-    link_stdlib(memory.ws.root)
+    link_stdlib(memory.root)
     try:
         started = time.perf_counter()
         keys = []
@@ -86,7 +86,7 @@ def build_store(root: Path, corpus: list[Function], count: int, real: dict[str, 
                 vector = pool[i % len(pool)] + rng.normal(0, 0.03, len(pool[0])).astype(np.float32)
                 vector /= np.linalg.norm(vector)
             rows.append((key, MODEL, np.asarray(vector, dtype=np.float32).tobytes()))
-        with memory.ws.db.write() as conn:
+        with memory._ws.db.write() as conn:
             conn.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)", rows)
         return rate
     finally:
@@ -108,38 +108,6 @@ async def _stop(client: LanguageClient) -> None:
     await client.shutdown_async(None)
     client.exit(None)
     await client.stop()
-
-
-def extension_capabilities() -> types.ClientCapabilities:
-    """What the extension's own client (vscode-languageclient 9) declares, as far as the answer depends on it."""
-    from pygls.protocol import default_converter
-
-    from scms.lsp.answers import EXTENSION_CLIENT
-    from scms.lsp.fast_start import capabilities_of
-
-    capabilities = capabilities_of(EXTENSION_CLIENT) | {"window": {"workDoneProgress": False}}
-    return default_converter().structure(capabilities, types.ClientCapabilities)
-
-
-async def measure_initialize(root: Path, case: str, runs: int = 7) -> list[float]:
-    """Milliseconds from spawning the server process to the `initialize` answer, in one of three cases:
-    "packaged" (a workspace's first start with the extension's client: the answer the package carries),
-    "cached" (a later start with the same client: this workspace's earlier answer), "pygls" (a first start
-    with a client the package does not know: pygls answers)."""
-    import shutil
-
-    capabilities = CAPABILITIES if case == "pygls" else extension_capabilities()
-    times = []
-    if case == "cached":
-        client, _ = await _start(root, capabilities)  # any earlier start in this workspace leaves the answer behind
-        await _stop(client)
-    for _ in range(runs):
-        if case != "cached":
-            shutil.rmtree(root / ".scms", ignore_errors=True)
-        client, elapsed = await _start(root, capabilities)
-        times.append(elapsed)
-        await _stop(client)
-    return times
 
 
 async def _hover(client: LanguageClient, uri: str, line: int, character: int) -> types.Hover | None:
@@ -247,7 +215,7 @@ async def _start_until_useful(root: Path, known: Function) -> tuple[LanguageClie
 
 
 async def run(sizes: tuple[int, ...] = (1_000, 10_000, 100_000), hovers: int = 1_000,
-              real_count: int = 5_000) -> tuple[dict[str, list[float]], list[HoverFigures], float]:
+              real_count: int = 5_000) -> tuple[list[HoverFigures], float]:
     corpus = list(functions(min_lines=3, max_lines=80))
     random.Random(1).shuffle(corpus)
     while len(corpus) < max(sizes):  # beyond the standard library's functions, reuse them under new ids
@@ -255,15 +223,12 @@ async def run(sizes: tuple[int, ...] = (1_000, 10_000, 100_000), hovers: int = 1
     texts = [pattern_text(f"{f.path.stem}.{f.name}", "", _snippet(f)) for f in corpus[:real_count]]
     real, rate = real_embeddings(texts)
     with tempfile.TemporaryDirectory(prefix="scms-bench-") as tmp:
-        init_root = Path(tmp) / "empty"
-        init_root.mkdir()
-        init_times = {case: await measure_initialize(init_root, case) for case in ("packaged", "cached", "pygls")}
         figures = []
         for size in sizes:
             root = Path(tmp) / f"n{size}"
             root.mkdir()
             figures.append(await measure_hovers(root, corpus, size, hovers, real))
-    return init_times, figures, rate
+    return figures, rate
 
 
 def _snippet(f: Function) -> str:

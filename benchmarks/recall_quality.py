@@ -91,22 +91,22 @@ def run(targets: int = 300, distractors: int = 1000, seed: int = 11) -> dict:
     random.Random(seed).shuffle(others)
     with tempfile.TemporaryDirectory(prefix="scms-quality-") as tmp:
         memory = Memory.open(Path(tmp))
-        link_stdlib(memory.ws.root)
+        link_stdlib(memory.root)
         try:
             ids: list[str] = []
             for case in cases:
                 f = case.pattern
-                pattern = memory.remember(memory.code_from_text(inside(memory.ws.root, f), f.text, f.start, f.end),
+                pattern = memory.remember(memory.code_from_text(inside(memory.root, f), f.text, f.start, f.end),
                                           title=f"{f.path.stem}.{f.name}")
                 ids.append(pattern.id)
             for f in others[:distractors]:
-                memory.remember(memory.code_from_text(inside(memory.ws.root, f), f.text, f.start, f.end), title=f"{f.path.stem}.{f.name}")
+                memory.remember(memory.code_from_text(inside(memory.root, f), f.text, f.start, f.end), title=f"{f.path.stem}.{f.name}")
             memory.start_model()
-            if memory.engine.state != "ready":
-                raise SystemExit(f"the embedding model did not load: {memory.engine.problem}")
+            if memory._engine.state != "ready":
+                raise SystemExit(f"the embedding model did not load: {memory._engine.problem}")
             queries = [(_source(ctx), ids[i], i) for i, case in enumerate(cases) for ctx in case.contexts]
-            memory.engine.prepare([q[0] for q in queries])
-            memory.engine.wait_idle()
+            memory._engine.prepare([q[0] for q in queries])
+            memory._engine.wait_idle()
             dev = [q for q in queries if q[2] % 2 == 0]
             test = [q for q in queries if q[2] % 2 == 1]
             tuning = {}

@@ -15,9 +15,9 @@ import numpy as np
 from benchmarks.corpus import Function
 from benchmarks.lsp_latency import real_embeddings
 from benchmarks.recall_quality import _source, build_cases
-from scms.recall.engine import pattern_text
+from scms.text import pattern_text
 from scms.recall.lexical import LexicalIndex, query_terms
-from scms.store.text import content_hash, index_terms
+from scms.text import content_hash, index_terms
 
 
 @dataclass

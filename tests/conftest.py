@@ -23,6 +23,18 @@ def line_of(path: Path, needle: str) -> int:
     raise LookupError(f"{needle!r} not in {path}")
 
 
+def stdlib_lines(file: str, needle: str, count: int) -> tuple[int, int]:
+    """The 1-based first and last of `count` lines of a standard-library source, from the line `needle` starts:
+    a range as `remember_lines` and the CLI take it, looked up (line numbers differ between Python versions)."""
+    first = line_of(STDLIB / file, needle) + 1
+    return first, first + count - 1
+
+
+COPYFILEOBJ_LINES = stdlib_lines("shutil.py", "def copyfileobj(", 11)  # the def down to its loop's `break`
+COPY_LINES = stdlib_lines("shutil.py", "def copy(", 17)  # the whole of shutil.copy
+WRAP_LINES = stdlib_lines("textwrap.py", "def wrap(text,", 4)  # textwrap.wrap: its def and docstring start
+
+
 class Clock:
     """A clock the test moves forward by hand."""
 

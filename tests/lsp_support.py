@@ -1,29 +1,22 @@
-"""Helpers for the end-to-end LSP tests: a workspace of real code, a VS Code-like client, store snapshots."""
+"""Helpers for the end-to-end LSP tests: a fresh server on each test's own workspace, a VS Code-like client,
+store snapshots, and waits that block until something happened (with deadlines generous for a slow machine)."""
 
 from __future__ import annotations
 
 import asyncio
-import shutil
 import sys
-import tempfile
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar, Union
 
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities, make_test_lsp_client
 
-from conftest import SOURCES, STDLIB, store_snapshot
+from conftest import store_snapshot
 
 SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "scms", "serve"])
-
-
-def make_workspace() -> Path:
-    root = Path(tempfile.mkdtemp(prefix="scms-lsp-")) / "project"
-    for name in SOURCES:
-        target = root / "src" / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(STDLIB / name, target)
-    return root
+LEXICAL = {"recall": {"embeddings": False}}  # recall lexical only: no model to wait for
+T = TypeVar("T")
 
 
 async def start(client: LanguageClient, root: Path | None, options: Any = None,
@@ -62,17 +55,34 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def lexical_client(root: Path):
-    """A module's `client` fixture: the real server on `root`, recall lexical only (no model to wait for)."""
+def server_client(options: Any = LEXICAL):
+    """A module's `client` fixture: for each test a server of its own, on that test's own `workspace`, so no test
+    sees what another did (a server starts in about a second)."""
     import pytest_lsp
 
-    @pytest_lsp.fixture(scope="module", config=SERVER)
-    async def client(lsp_client: LanguageClient):
-        await start(lsp_client, root, options={"recall": {"embeddings": False}})
+    @pytest_lsp.fixture(config=SERVER)  # function scope: torn down, with its workspace, after each test
+    async def client(lsp_client: LanguageClient, workspace: Path):
+        await start(lsp_client, workspace, options=options)
         yield
         await lsp_client.shutdown_session()
 
     return client
+
+
+@asynccontextmanager
+async def serve(root: Path | None, options: Any = LEXICAL,
+                capabilities: str | types.ClientCapabilities = "visual-studio-code") -> AsyncIterator[LanguageClient]:
+    """A server of a test's own, for a test that needs a client other than its module's `client`."""
+    client = make_test_lsp_client()
+    await client.start_io(*SERVER.server_command)
+    try:
+        await start(client, root, options=options, capabilities=capabilities)
+        yield client
+    finally:
+        await client.shutdown_session()  # sends nothing to a server that never answered initialize:
+        if client.capabilities is None and client._server is not None and client._server.returncode is None:
+            client._server.kill()  # so that stopping does not wait for it forever
+        await client.stop()
 
 
 async def command(client: LanguageClient, name: str, *arguments: Any) -> Any:
@@ -85,12 +95,23 @@ def progress(client: LanguageClient, title: str) -> list | None:
     return next((r for r in client.progress_reports.values() if r and r[0].title == title), None)
 
 
-async def wait_for(condition, timeout: float = 10.0) -> None:
-    for _ in range(int(timeout / 0.02)):
-        if condition():
-            return
+async def wait_for(condition: Callable[[], Any], timeout: float = 60.0) -> None:
+    """Block until `condition()` holds: on a slow machine that takes longer, it does not fail."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met in {timeout:.0f} s")
         await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
+
+
+async def poll(probe: Callable[[], Awaitable[T]], until: Callable[[T], bool], timeout: float = 120.0) -> T:
+    """Ask `probe()` again until its answer satisfies `until`, and return that answer."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not until(answer := await probe()):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not reached in {timeout:.0f} s: {answer!r}")
+        await asyncio.sleep(0.05)
+    return answer
 
 
 def open_document(client: LanguageClient, path: Path, text: str | None = None, language: str = "python") -> str:

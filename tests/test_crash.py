@@ -10,7 +10,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from conftest import remember_lines
+from conftest import COPYFILEOBJ_LINES, remember_lines
 from scms.memory import Memory
 
 WRITER = textwrap.dedent(
@@ -29,7 +29,7 @@ WRITER = textwrap.dedent(
 
 def test_sigkill_mid_batch_keeps_every_acknowledged_event(workspace: Path):
     memory = Memory.open(workspace)
-    pattern_id = remember_lines(memory, "shutil.py", 189, 199).id
+    pattern_id = remember_lines(memory, "shutil.py", *COPYFILEOBJ_LINES).id
     memory.close()
     writer = subprocess.Popen([sys.executable, "-c", WRITER, str(workspace), pattern_id],
                               stdout=subprocess.PIPE, text=True)

@@ -6,13 +6,13 @@ import sqlite3
 
 import pytest
 
-from conftest import remember_lines
+from conftest import COPYFILEOBJ_LINES, remember_lines
 from scms.memory import Memory
 from scms.store import db
 
 
 def _connect(memory: Memory) -> sqlite3.Connection:
-    return sqlite3.connect(memory.ws.db.path, isolation_level=None)
+    return sqlite3.connect(memory.store_path, isolation_level=None)
 
 
 def test_the_store_is_in_wal_mode_with_full_sync(memory: Memory):
@@ -21,13 +21,13 @@ def test_the_store_is_in_wal_mode_with_full_sync(memory: Memory):
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         conn.close()
-    assert memory.ws.db.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert memory._ws.db.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
 
 @pytest.mark.parametrize("statement", ["UPDATE events SET type = 'accepted'", "DELETE FROM events",
                                        "UPDATE events SET payload = '{}' WHERE id = 1"])
 def test_events_refuse_update_and_delete(memory: Memory, statement):
-    remember_lines(memory, "shutil.py", 189, 199)
+    remember_lines(memory, "shutil.py", *COPYFILEOBJ_LINES)
     conn = _connect(memory)
     try:
         before = conn.execute("SELECT * FROM events").fetchall()
@@ -40,7 +40,7 @@ def test_events_refuse_update_and_delete(memory: Memory, statement):
 
 def test_a_store_of_the_previous_schema_is_migrated_and_keeps_its_events(workspace, clock):
     memory = Memory.open(workspace, clock=clock)
-    pattern = remember_lines(memory, "shutil.py", 189, 199)
+    pattern = remember_lines(memory, "shutil.py", *COPYFILEOBJ_LINES)
     memory.close()
     conn = sqlite3.connect(workspace / ".scms" / "scms.db", isolation_level=None)
     conn.execute("DROP TABLE pending_files")
@@ -48,9 +48,9 @@ def test_a_store_of_the_previous_schema_is_migrated_and_keeps_its_events(workspa
     conn.close()
     again = Memory.open(workspace, clock=clock)
     try:
-        assert again.ws.db.version == db.SCHEMA_VERSION == 3
+        assert again._ws.db.version == db.SCHEMA_VERSION == 3
         assert again.get(pattern.id) == pattern
         promoted = again.promote(pattern.id)
-        assert len(list(again.ws.patterns_dir.glob(f"*-{promoted.id}.md"))) == 1
+        assert len(list(again._ws.patterns_dir.glob(f"*-{promoted.id}.md"))) == 1
     finally:
         again.close()

@@ -4,12 +4,11 @@ fused ranking with its reasons, and a missing or broken model or index."""
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import line_of, stdlib_project
+from conftest import line_of
 from scms.config import RecallSettings, Settings
 from scms.memory import Memory
 from scms.model import Tier
@@ -19,19 +18,39 @@ from scms.recall import ranking
 EMBEDDINGS_ONLY = Settings.model_validate({"learning": {"enabled": False}})  # learning: test_learning_service.py
 
 
-@pytest.fixture(scope="module")
-def root(tmp_path_factory) -> Path:
-    return stdlib_project(tmp_path_factory.mktemp("embeddings") / "project")
+@pytest.fixture
+def root(workspace: Path) -> Path:
+    """A workspace of each test's own whose store holds shutil.copyfileobj."""
+    memory = Memory.open(workspace, EMBEDDINGS_ONLY)
+    try:
+        path = workspace / "src/shutil.py"
+        start = line_of(path, "def copyfileobj(") + 1
+        memory.remember(memory.code_from_file(path, start, start + 10), title="Copy file objects in chunks")
+    finally:
+        memory.close()
+    return workspace
 
 
-@pytest.fixture(scope="module")
-def memory(root: Path):
+@pytest.fixture
+def unloaded(root: Path):
+    """A memory on that workspace, its model not loaded yet."""
     mem = Memory.open(root, EMBEDDINGS_ONLY)
-    code = mem.code_from_file(root / "src/shutil.py", line_of(root / "src/shutil.py", "def copyfileobj(") + 1,
-                              line_of(root / "src/shutil.py", "def copyfileobj(") + 11)
-    mem.remember(code, title="Copy file objects in chunks")
     yield mem
     mem.close()
+
+
+@pytest.fixture
+def memory(unloaded: Memory) -> Memory:
+    """That memory with its model loaded (in this process the model is read from disk once, then reused)."""
+    unloaded.start_model()
+    assert unloaded.recall_state == "embeddings", unloaded._engine.problem
+    return unloaded
+
+
+def embedded_in_the_background(memory: Memory, text: str) -> None:
+    """A hover there queues the context; the background worker embeds it and caches it by content hash."""
+    memory.recall(text)
+    memory._engine.wait_idle()
 
 
 def tar_context(memory: Memory, root: Path):
@@ -39,18 +58,18 @@ def tar_context(memory: Memory, root: Path):
     return memory.context_at(path, path.read_text(), line_of(path, "blocks, remainder = divmod("))
 
 
-def test_before_the_model_is_ready_recall_is_lexical_and_says_so(memory: Memory, root: Path):
-    assert memory.recall_state == "lexical" and memory.status()["recall"] == "lexical"
-    [hit] = memory.recall(tar_context(memory, root).text, wait=True)
+def test_before_the_model_is_ready_recall_is_lexical_and_says_so(unloaded: Memory, root: Path):
+    assert unloaded.recall_state == "lexical" and unloaded.status()["recall"] == "lexical"
+    [hit] = unloaded.recall(tar_context(unloaded, root).text, wait=True)
     assert hit.embedding is None and not any("meaning" in r for r in hit.reasons)
 
 
-def test_the_model_loads_in_the_background_and_indexes_the_patterns(memory: Memory, root: Path):
+def test_the_model_loads_in_the_background_and_indexes_the_patterns(unloaded: Memory, root: Path):
     steps = []
-    memory.start_model(lambda message, percent: steps.append(message))
-    assert memory.recall_state == "embeddings", memory.engine.problem
+    unloaded.start_model(lambda message, percent: steps.append(message))
+    assert unloaded.recall_state == "embeddings", unloaded._engine.problem
     assert steps == ["loading the embedding model", "loading the vector index", "embedding patterns"]
-    assert len(memory.engine.vectors) == 1
+    assert len(unloaded._engine.vectors) == 1
     assert (root / ".scms/index/all-MiniLM-L6-v2/session.faiss").exists()
 
 
@@ -58,7 +77,7 @@ def test_fused_recall_explains_meaning_and_terms(memory: Memory, root: Path):
     context = tar_context(memory, root)
     first = memory.recall(context.text)  # a hover: never embeds on the request path
     assert first and first[0].embedding is None
-    memory.engine.wait_idle()  # the queued context is embedded in the background
+    memory._engine.wait_idle()  # the queued context is embedded in the background
     [hit] = memory.recall(context.text)
     assert hit.embedding is not None and hit.embedding > 0.5
     assert hit.reasons[0].startswith("similar in meaning (embedding cosine")
@@ -73,7 +92,7 @@ def test_contexts_with_few_shared_words_are_found_by_meaning(memory: Memory, roo
         start = line_of(root / "src" / file, needle) + 1
         memory.remember(memory.code_from_file(root / "src" / file, start, start + 12))
     memory.recall("refresh")
-    memory.engine.wait_idle()
+    memory._engine.wait_idle()
     text = ("def pump(source, sink, size=65536):\n    while True:\n        block = source.read(size)\n"
             "        if not block:\n            break\n        sink.write(block)\n")
     [best, *others] = memory.recall(text, mode="embeddings", wait=True, threshold=0.0)
@@ -83,25 +102,28 @@ def test_contexts_with_few_shared_words_are_found_by_meaning(memory: Memory, roo
 
 def test_a_recall_that_embeds_does_not_hold_up_hovers(memory: Memory, root: Path, monkeypatch):
     """`scms.recall` embeds an unseen context (wait=True); a hover meanwhile must not wait for that."""
-    entered, finished = threading.Event(), threading.Event()
-    encode = memory.engine.embedder.encode
+    context = tar_context(memory, root)
+    embedded_in_the_background(memory, context.text)  # so a hover there only looks up
+    entered, release, finished = threading.Event(), threading.Event(), threading.Event()
+    encode = memory._engine.embedder.encode
 
-    def slow_encode(texts, **kwargs):
+    def held_encode(texts, **kwargs):
         entered.set()
-        time.sleep(3)  # far longer than a hover takes; the assertion below is on order, not time
+        release.wait(60)  # held until the hover has answered: a hover that waited for it would take all of this
         finished.set()
         return encode(texts, **kwargs)
 
-    monkeypatch.setattr(memory.engine.embedder, "encode", slow_encode)
+    monkeypatch.setattr(memory._engine.embedder, "encode", held_encode)
     command = threading.Thread(target=memory.recall, args=("def never_seen_before(): return 42",),
                                kwargs={"wait": True})
     command.start()
     try:
-        assert entered.wait(10)
-        hover = memory.recall(tar_context(memory, root).text)  # embedded earlier: a hover only looks up
+        assert entered.wait(60)
+        hover = memory.recall(context.text)
         assert hover and not finished.is_set(), "the hover waited for another request's embedding"
     finally:
-        command.join(30)
+        release.set()
+        command.join(60)
 
 
 def test_the_index_follows_remember_promote_and_forget(memory: Memory, root: Path):
@@ -109,19 +131,20 @@ def test_the_index_follows_remember_promote_and_forget(memory: Memory, root: Pat
     start = line_of(path, "def dedent(")
     pattern = memory.remember(memory.code_from_file(path, start + 1, start + 20), title="Dedent text")
     memory.recall("refresh")
-    memory.engine.wait_idle()
-    assert dict(memory.engine.vectors.items())[pattern.id] == "session"
+    memory._engine.wait_idle()
+    assert dict(memory._engine.vectors.items())[pattern.id] == "session"
     memory.promote(pattern.id)
     memory.recall("refresh")
-    memory.engine.wait_idle()
-    assert dict(memory.engine.vectors.items())[pattern.id] == "validated"
+    memory._engine.wait_idle()
+    assert dict(memory._engine.vectors.items())[pattern.id] == "validated"
     memory.forget(pattern.id)
     memory.recall("refresh")
-    assert pattern.id not in memory.engine.vectors
+    assert pattern.id not in memory._engine.vectors
 
 
-def test_embeddings_are_cached_by_content_hash(memory: Memory):
-    with memory.ws.db.read() as conn:
+def test_embeddings_are_cached_by_content_hash(memory: Memory, root: Path):
+    embedded_in_the_background(memory, tar_context(memory, root).text)  # a context, besides the pattern
+    with memory._ws.db.read() as conn:
         rows = conn.execute("SELECT COUNT(*), MIN(length(vector)) FROM embeddings").fetchone()
     assert rows[0] >= 2 and rows[1] == 384 * 4
 
@@ -132,7 +155,7 @@ def test_a_missing_model_folder_keeps_recall_lexical(root: Path, tmp_path: Path)
     try:
         memory.start_model()
         assert memory.recall_state == "lexical (model failed)"
-        assert "does not exist" in memory.engine.problem
+        assert "does not exist" in memory._engine.problem
         assert memory.recall(tar_context(memory, root).text)  # lexical still answers
     finally:
         memory.close()
@@ -145,38 +168,38 @@ def test_a_broken_model_folder_is_reported(root: Path, tmp_path: Path):
     memory = Memory.open(root, Settings(recall=RecallSettings(embedding_model_path=str(broken))))
     try:
         memory.start_model()
-        assert memory.engine.state == "failed" and "cannot be loaded" in memory.engine.problem
+        assert memory._engine.state == "failed" and "cannot be loaded" in memory._engine.problem
     finally:
         memory.close()
 
 
 def test_a_corrupt_index_is_rebuilt_and_the_user_told(memory: Memory, root: Path):
-    memory.engine.save()
+    memory._engine.save()
     index_file = root / ".scms/index/all-MiniLM-L6-v2/session.faiss"
     index_file.write_bytes(b"not an index")
     again = Memory.open(root, EMBEDDINGS_ONLY)
     try:
         again.start_model()
         assert again.recall_state == "embeddings"
-        assert any("unreadable" in notice for notice in again.engine.notices)
+        assert any("unreadable" in notice for notice in again._engine.notices)
         live = {p.id for p in again.list() if p.tier is not Tier.ARCHIVE}
-        assert {pid for pid, _ in again.engine.vectors.items()} == live
+        assert {pid for pid, _ in again._engine.vectors.items()} == live
     finally:
         again.close()
 
 
 def test_a_saved_index_catches_up_with_changes_made_since(memory: Memory, root: Path):
     memory.recall("refresh")
-    memory.engine.wait_idle()
-    memory.engine.save()
+    memory._engine.wait_idle()
+    memory._engine.save()
     again = Memory.open(root, EMBEDDINGS_ONLY)
     try:
         path = root / "src/functools.py"
         start = line_of(path, "def total_ordering(") + 1
         newer = again.remember(again.code_from_file(path, start, start + 12), title="Total ordering")
         again.start_model()
-        assert not again.engine.notices  # the saved index was used, not rebuilt
-        assert dict(again.engine.vectors.items()).get(newer.id) == "session"
+        assert not again._engine.notices  # the saved index was used, not rebuilt
+        assert dict(again._engine.vectors.items()).get(newer.id) == "session"
     finally:
         again.close()
 
@@ -185,20 +208,20 @@ def test_a_pattern_still_queued_when_the_server_closed_is_embedded_at_the_next_s
     first = Memory.open(root, EMBEDDINGS_ONLY)
     try:
         first.start_model()
-        monkeypatch.setattr(first.engine, "_embed_batch", lambda batch: None)  # as when closing skips the queue
+        monkeypatch.setattr(first._engine, "_embed_batch", lambda batch: None)  # as when closing skips the queue
         path = root / "src/textwrap.py"
         start = line_of(path, "def shorten(") + 1
         queued = first.remember(first.code_from_file(path, start, start + 14), title="Shorten text")
         first.recall("refresh")
-        first.engine.wait_idle()
-        assert queued.id not in first.engine.vectors
+        first._engine.wait_idle()
+        assert queued.id not in first._engine.vectors
     finally:
         first.close()  # saves an index whose last event includes the pattern it lacks
     monkeypatch.undo()
     again = Memory.open(root, EMBEDDINGS_ONLY)
     try:
         again.start_model()
-        again.engine.wait_idle()
-        assert dict(again.engine.vectors.items()).get(queued.id) == "session"
+        again._engine.wait_idle()
+        assert dict(again._engine.vectors.items()).get(queued.id) == "session"
     finally:
         again.close()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import example, given, settings, strategies as st
 
-from conftest import remember_lines, store_snapshot
+from conftest import COPYFILEOBJ_LINES, remember_lines, store_snapshot
 from scms.memory import Memory
 from scms.model import Evidence, Kind, Pattern, Status, Tier
 from scms.store import files
@@ -105,12 +105,12 @@ def test_hand_written_files_load_into_the_validated_tier(workspace, clock):
         assert sockets.body.startswith("# Sockets")
         tiny = memory.get("tiny")
         assert tiny.title == "minimal" and tiny.body == "Just a note." and tiny.snippet == ""
-        assert sorted(memory.last_sync.imported) == sorted([sockets.id, "tiny"])
+        assert sorted(memory._last_sync.imported) == sorted([sockets.id, "tiny"])
     finally:
         memory.close()
     again = Memory.open(workspace, clock=clock)  # the derived id is stable: nothing new on the next open
     try:
-        assert not again.last_sync.changed and len(again.list()) == 2
+        assert not again._last_sync.changed and len(again.list()) == 2
     finally:
         again.close()
 
@@ -140,11 +140,11 @@ def test_a_malformed_file_is_skipped_with_a_warning_and_the_others_load(workspac
     (patterns_dir / "bad.md").write_text(content)
     memory = Memory.open(workspace, clock=clock)
     try:
-        [warning] = memory.last_sync.warnings
+        [warning] = memory.problems
         assert warning.startswith("bad.md") and problem in warning and warning.endswith("skipped")
         assert [p.title for p in memory.list()] == ["Always close sockets with a context manager"]
         assert memory.status()["warnings"] == [warning]
-        promoted = memory.promote(remember_lines(memory, "shutil.py", 189, 199).id)
+        promoted = memory.promote(remember_lines(memory, "shutil.py", *COPYFILEOBJ_LINES).id)
         assert memory.get(promoted.id).tier is Tier.VALIDATED
         assert sorted(p.name for p in patterns_dir.glob("*.md")) == sorted(
             ["bad.md", "close-sockets.md", files.file_name(promoted)])
@@ -153,8 +153,8 @@ def test_a_malformed_file_is_skipped_with_a_warning_and_the_others_load(workspac
 
 
 def test_files_changed_or_removed_on_disk_are_followed(memory: Memory, clock):
-    pattern = memory.promote(remember_lines(memory, "shutil.py", 189, 199, title="Chunked copy").id)
-    [path] = memory.ws.patterns_dir.glob("*.md")
+    pattern = memory.promote(remember_lines(memory, "shutil.py", *COPYFILEOBJ_LINES, title="Chunked copy").id)
+    [path] = memory.patterns_dir.glob("*.md")
     path.write_text(path.read_text().replace("title: Chunked copy", "title: Copy in 64 KiB chunks"))
     report = memory.sync_files()
     assert report.updated == [pattern.id] and memory.get(pattern.id).title == "Copy in 64 KiB chunks"
@@ -162,16 +162,16 @@ def test_files_changed_or_removed_on_disk_are_followed(memory: Memory, clock):
     path.unlink()
     assert memory.sync_files().removed == [pattern.id]
     assert memory.get(pattern.id).tier is Tier.ARCHIVE
-    files.write(memory.ws.patterns_dir, pattern)  # e.g. `git checkout` brings it back
+    files.write(memory.patterns_dir, pattern)  # e.g. `git checkout` brings it back
     assert memory.sync_files().imported == [pattern.id]
     assert memory.get(pattern.id).tier is Tier.VALIDATED
 
 
 def test_a_fresh_clone_gets_the_team_patterns_from_files(memory: Memory, tmp_path, clock):
-    pattern = memory.promote(remember_lines(memory, "shutil.py", 189, 199).id)
+    pattern = memory.promote(remember_lines(memory, "shutil.py", *COPYFILEOBJ_LINES).id)
     clone = tmp_path / "clone"
     (clone / ".scms" / "patterns").mkdir(parents=True)
-    for path in memory.ws.patterns_dir.glob("*.md"):
+    for path in memory.patterns_dir.glob("*.md"):
         (clone / ".scms" / "patterns" / path.name).write_text(path.read_text())
     other = Memory.open(clone, clock=clock)
     try:

@@ -94,21 +94,6 @@ def test_an_accept_raises_the_pattern_and_a_reject_lowers_it(vectors):
     assert raised > start and lowered < raised
 
 
-def test_the_slow_level_applies_its_accumulated_step_every_c_events(vectors):
-    rule = Rule(top_t=16, slow_every=3)
-    slow = fresh(vectors, rule)
-    fast_only = fresh(vectors, Rule(top_t=16, lr=rule.lr * (1 - rule.slow_share)))
-    for i in range(3):
-        for learner in (slow, fast_only):
-            learner.learn(vectors[64 + i][None, :], vectors[70])
-        if i < 2:  # the slow level has only accumulated so far: both took the same fast steps
-            assert torch.equal(slow.layer.values, fast_only.layer.values)
-    changed = (slow.layer.values != fast_only.layer.values).any(dim=1)
-    assert changed.any()  # the third event applied the slow level's step ...
-    touched = (fast_only.layer.values != 0).any(dim=1)
-    assert not (changed & ~touched).any()  # ... to rows the updates chose, and no other
-
-
 def test_save_and_load_round_trip_exactly(vectors, tmp_path):
     learner = fresh(vectors)
     learner.learn(vectors[64:66], vectors[70])

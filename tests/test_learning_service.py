@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import line_of, stdlib_project
+from conftest import line_of
 from scms.config import Settings
 from scms.learn import persist
 from scms.memory import Memory
@@ -17,15 +17,15 @@ from scms.memory import Memory
 SMALL = {"learning": {"backgroundContexts": 16}}
 
 
-@pytest.fixture(scope="module")
-def root(tmp_path_factory) -> Path:
-    return stdlib_project(tmp_path_factory.mktemp("learning") / "project")
+@pytest.fixture
+def root(workspace: Path) -> Path:
+    return workspace
 
 
 def open_ready(root: Path, **overrides) -> Memory:
     memory = Memory.open(root, Settings.model_validate({**SMALL, **overrides}))
     memory.start_model()
-    assert memory.recall_state == "embeddings", memory.engine.problem
+    assert memory.recall_state == "embeddings", memory._engine.problem
     return memory
 
 
@@ -34,9 +34,9 @@ def unit(memory: Memory, file: str, needle: str):
     return memory.context_at(path, path.read_text(), line_of(path, needle) + 1)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def learned(root: Path):
-    """A pattern (shutil.copyfileobj) accepted in two functions of tarfile that copy in blocks."""
+    """A memory of each test's own with its model running, holding shutil.copyfileobj and textwrap.dedent."""
     memory = open_ready(root)
     path = root / "src/shutil.py"
     start = line_of(path, "def copyfileobj(") + 1
@@ -44,75 +44,95 @@ def learned(root: Path):
     memory.remember(memory.code_from_file(root / "src/textwrap.py", line_of(root / "src/textwrap.py", "def dedent(")
                                           + 1, line_of(root / "src/textwrap.py", "def dedent(") + 12),
                     title="Dedent text")
-    memory.engine.wait_idle()
+    memory._engine.wait_idle()
     yield memory, pattern
     memory.close()
+
+
+def accept_in_two_copy_loops(memory: Memory, pattern) -> None:
+    """The pattern accepted in two functions of tarfile that copy in blocks, and learned."""
+    for needle in ("def copyfileobj(", "def _block("):
+        memory.accept(pattern.id, unit(memory, "tarfile.py", needle))
+    memory._learning.wait_idle()
+
+
+@pytest.fixture
+def accepted_twice(learned):
+    accept_in_two_copy_loops(*learned)
+    return learned
+
+
+@pytest.fixture
+def taught(accepted_twice):
+    """Accepted twice, then rejected in one of those functions: three events learned, two exemplars kept."""
+    memory, pattern = accepted_twice
+    memory.reject(pattern.id, unit(memory, "tarfile.py", "def _block("))
+    memory._learning.wait_idle()
+    return memory, pattern
 
 
 def test_accepts_are_learned_in_the_background_and_kept_as_exemplars(learned):
     memory, pattern = learned
     assert memory.status()["model"]["state"] == "ready"
-    for needle in ("def copyfileobj(", "def _block("):
-        memory.accept(pattern.id, unit(memory, "tarfile.py", needle))
-    memory.learning.wait_idle()
+    accept_in_two_copy_loops(memory, pattern)
     model = memory.status()["model"]
     assert model["events"] == 2 and model["exemplars"] == 2 and model["updateP95Ms"] is not None
 
 
-def test_code_like_an_accepted_context_recalls_the_pattern_and_says_why(learned):
-    memory, pattern = learned
+def test_code_like_an_accepted_context_recalls_the_pattern_and_says_why(accepted_twice):
+    memory, pattern = accepted_twice
     context = unit(memory, "tarfile.py", "def copyfileobj(")
     [top, *_] = memory.recall(context.text, wait=True, threshold=0.0)
     assert top.pattern.id == pattern.id and top.learned > 0
     assert any(r.startswith("like code where it was accepted before") for r in top.reasons)
-    without = memory.learning
+    without = memory._learning
     try:
-        memory.learning = None
+        memory._learning = None
         [plain, *_] = [r for r in memory.recall(context.text, wait=True, threshold=0.0) if r.pattern.id == pattern.id]
     finally:
-        memory.learning = without
+        memory._learning = without
     assert top.similarity > plain.similarity
 
 
-def test_a_reject_is_learned_as_a_negative_example(learned):
-    memory, pattern = learned
+def test_a_reject_is_learned_as_a_negative_example(accepted_twice):
+    memory, pattern = accepted_twice
     context = unit(memory, "tarfile.py", "def _block(")
-    vector = memory.engine.embed_context(context.text)
-    accepted = memory.engine.embed_context(unit(memory, "tarfile.py", "def copyfileobj(").text)
-    target = {pattern.id: memory.engine.vectors.vector(pattern.id)}
-    before = memory.learning.shift(vector, target)[pattern.id]
-    assert memory.learning.shift(accepted, target)[pattern.id] > 0
+    vector = memory._engine.embed_context(context.text)
+    accepted = memory._engine.embed_context(unit(memory, "tarfile.py", "def copyfileobj(").text)
+    target = {pattern.id: memory._engine.vectors.vector(pattern.id)}
+    before = memory._learning.shift(vector, target)[pattern.id]
+    assert memory._learning.shift(accepted, target)[pattern.id] > 0
     memory.reject(pattern.id, context)
-    memory.learning.wait_idle()
+    memory._learning.wait_idle()
     assert memory.status()["model"]["events"] == 3 and memory.status()["model"]["exemplars"] == 2
-    assert memory.learning.shift(vector, target)[pattern.id] < before
-    assert memory.learning.shift(accepted, target)[pattern.id] > 0  # the reject did not undo the other accept
+    assert memory._learning.shift(vector, target)[pattern.id] < before
+    assert memory._learning.shift(accepted, target)[pattern.id] > 0  # the reject did not undo the other accept
 
 
-def test_the_model_is_saved_and_reloaded_without_learning_twice(root: Path, learned):
-    memory, pattern = learned
-    memory.learning.save()
+def test_the_model_is_saved_and_reloaded_without_learning_twice(root: Path, taught):
+    memory, pattern = taught
+    memory._learning.save()
     path = root / ".scms/model" / persist.FILE
     assert path.exists()
     again = open_ready(root)
     try:
-        again.learning.wait_idle()
+        again._learning.wait_idle()
         assert again.status()["model"]["events"] == 3 and again.status()["model"]["exemplars"] == 2
         assert again.notices == []
     finally:
         again.close()
 
 
-def test_a_damaged_model_file_means_a_fresh_model_that_relearns_from_the_store(root: Path, learned):
-    memory, pattern = learned
-    memory.learning.save()
+def test_a_damaged_model_file_means_a_fresh_model_that_relearns_from_the_store(root: Path, taught):
+    memory, pattern = taught
+    memory._learning.save()
     path = root / ".scms/model" / persist.FILE
     saved = path.read_bytes()
     path.write_bytes(saved[:1000])
     try:
         again = open_ready(root)
         try:
-            again.learning.wait_idle()
+            again._learning.wait_idle()
             [notice] = again.notices
             assert "could not be read" in notice and persist.FILE in notice
             assert again.status()["model"]["events"] == 3 and again.status()["model"]["exemplars"] == 2
@@ -123,9 +143,9 @@ def test_a_damaged_model_file_means_a_fresh_model_that_relearns_from_the_store(r
         path.write_bytes(saved)
 
 
-def test_a_model_from_a_replaced_store_is_not_trusted(root: Path, learned):
-    memory, _ = learned
-    memory.learning.save()
+def test_a_model_from_a_replaced_store_is_not_trusted(root: Path, taught):
+    memory, _ = taught
+    memory._learning.save()
     path = root / ".scms/model" / persist.FILE
     saved = path.read_bytes()
     state = torch.load(path, weights_only=True)
@@ -134,7 +154,7 @@ def test_a_model_from_a_replaced_store_is_not_trusted(root: Path, learned):
     try:
         again = open_ready(root)
         try:
-            again.learning.wait_idle()
+            again._learning.wait_idle()
             [notice] = again.notices
             assert "the store was replaced" in notice
             assert again.status()["model"]["events"] == 3 and again.status()["model"]["exemplars"] == 2
@@ -149,7 +169,7 @@ def test_learning_can_be_turned_off(tmp_path: Path, root: Path):
     shutil.copytree(root / "src", copy / "src")
     memory = open_ready(copy, learning={"enabled": False})
     try:
-        assert memory.learning is None and memory.status()["model"] == {"state": "off"}
+        assert memory._learning is None and memory.status()["model"] == {"state": "off"}
         assert not (copy / ".scms/model").exists()
     finally:
         memory.close()
@@ -167,7 +187,7 @@ def test_accepts_made_while_the_model_was_not_running_are_learned_when_it_starts
         memory.close()
     memory = open_ready(copy)
     try:
-        memory.learning.wait_idle()
+        memory._learning.wait_idle()
         model = memory.status()["model"]
         assert model["events"] == 1 and model["exemplars"] == 1
     finally:

@@ -7,11 +7,11 @@ import random
 import numpy as np
 import pytest
 
-from conftest import STDLIB, line_of, remember_lines
+from conftest import COPYFILEOBJ_LINES, STDLIB, line_of, remember_lines
 from scms.memory import Memory
 from scms.recall import lexical_snapshot
 from scms.recall.lexical import LexicalIndex, query_terms
-from scms.store.text import index_terms
+from scms.text import index_terms
 
 
 def stdlib_rows(count: int) -> list[tuple[str, str]]:
@@ -50,7 +50,7 @@ def test_the_snapshot_round_trips_and_refuses_what_does_not_fit(tmp_path, memory
     index = LexicalIndex()
     index.add_many(rows)
     index.remove(rows[3][0])
-    with memory.ws.db.read() as conn:
+    with memory._ws.db.read() as conn:
         watermark = conn.execute("SELECT MAX(id) FROM events").fetchone()[0] or 0
         stamp = lexical_snapshot.event_stamp(conn, watermark)
         lexical_snapshot.save(index.live_rows(), tmp_path, watermark, stamp)
@@ -70,8 +70,8 @@ def test_the_snapshot_round_trips_and_refuses_what_does_not_fit(tmp_path, memory
 
 
 def test_a_restart_loads_the_saved_index_and_catches_up(workspace, memory: Memory):
-    chunked = remember_lines(memory, "shutil.py", 189, 199, title="Chunked copy")
-    memory.engine.warm_up()
+    chunked = remember_lines(memory, "shutil.py", *COPYFILEOBJ_LINES, title="Chunked copy")
+    memory._engine.warm_up()
     memory.close()  # saves the snapshot
     snapshot = workspace / ".scms" / "index" / lexical_snapshot.FILE
     assert snapshot.exists()
@@ -89,10 +89,10 @@ def test_a_restart_loads_the_saved_index_and_catches_up(workspace, memory: Memor
         original = lexical_snapshot.load
         lexical_snapshot.load = lambda *a: loads.append(1) or original(*a)
         try:
-            again.engine.warm_up()
+            again._engine.warm_up()
         finally:
             lexical_snapshot.load = original
-        assert loads and again.engine.lexical.has(newer.id) and not again.engine.lexical.has(chunked.id)
+        assert loads and again._engine.lexical.has(newer.id) and not again._engine.lexical.has(chunked.id)
         hits = again.recall((path.read_text()).split("def total_ordering(")[1][:600])
         assert hits and hits[0].pattern.id == newer.id
     finally:
@@ -101,7 +101,7 @@ def test_a_restart_loads_the_saved_index_and_catches_up(workspace, memory: Memor
     snapshot.write_bytes(damaged)
     third = Memory.open(workspace)
     try:
-        third.engine.warm_up()  # rebuilt from the store, not a crash
-        assert third.engine.lexical.has(newer.id) and len(third.engine.lexical) == 1
+        third._engine.warm_up()  # rebuilt from the store, not a crash
+        assert third._engine.lexical.has(newer.id) and len(third._engine.lexical) == 1
     finally:
         third.close()

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from conftest import remember_lines, store_snapshot
+from conftest import COPYFILEOBJ_LINES, COPY_LINES, WRAP_LINES, remember_lines, store_snapshot
 from scms.config import Settings
 from scms.errors import InvalidInput, InvalidState, NotFound, StoreError
 from scms.memory import Memory
@@ -15,36 +15,36 @@ from scms.store import files
 
 
 def test_remember_makes_a_session_candidate_with_evidence(memory: Memory):
-    pattern = remember_lines(memory, "shutil.py", 189, 199, title="Copy file objects in chunks",
+    pattern = remember_lines(memory, "shutil.py", *COPYFILEOBJ_LINES, title="Copy file objects in chunks",
                              note="Loop over read(length) until empty.", tags=["io", "io", "copy"])
     assert pattern.tier is Tier.SESSION and pattern.status is Status.CANDIDATE
     assert pattern.snippet.startswith("def copyfileobj(fsrc, fdst, length=0):")
     assert pattern.languages == ["python"] and pattern.tags == ["copy", "io"]
     assert pattern.body == "Loop over read(length) until empty."
     [evidence] = pattern.evidence
-    assert (evidence.file, evidence.start_line, evidence.end_line) == ("src/shutil.py", 189, 199)
+    assert (evidence.file, evidence.start_line, evidence.end_line) == ("src/shutil.py", *COPYFILEOBJ_LINES)
     assert len(evidence.content_hash) == 16
     assert memory.get(pattern.id) == pattern
 
 
 def test_default_title_is_the_first_code_line(memory: Memory):
-    pattern = remember_lines(memory, "textwrap.py", 373, 376)
+    pattern = remember_lines(memory, "textwrap.py", *WRAP_LINES)
     assert pattern.title == "def wrap(text, width=70, **kwargs)"
 
 
 def test_accepts_count_and_add_their_context_as_evidence(memory: Memory, clock):
-    pattern = remember_lines(memory, "shutil.py", 189, 199)
+    pattern = remember_lines(memory, "shutil.py", *COPYFILEOBJ_LINES)
     clock.advance(hours=1)
-    after = memory.accept(pattern.id, memory.code_from_file(memory.root / "src/shutil.py", 405, 421))
+    after = memory.accept(pattern.id, memory.code_from_file(memory.root / "src/shutil.py", *COPY_LINES))
     assert after.accepted_uses == 1 and after.last_accepted == clock.now and after.decay_anchor == clock.now
-    assert [e.start_line for e in after.evidence] == [189, 405]
+    assert [e.start_line for e in after.evidence] == [COPYFILEOBJ_LINES[0], COPY_LINES[0]]
     again = memory.accept(pattern.id)
     assert again.accepted_uses == 2 and len(again.evidence) == 2
 
 
 def test_reject_records_the_context_it_was_rejected_in(memory: Memory):
-    pattern = remember_lines(memory, "shutil.py", 189, 199)
-    context = memory.code_from_file(memory.root / "src/textwrap.py", 373, 376)
+    pattern = remember_lines(memory, "shutil.py", *COPYFILEOBJ_LINES)
+    context = memory.code_from_file(memory.root / "src/textwrap.py", *WRAP_LINES)
     after = memory.reject(pattern.id, context, reason="not here")
     assert after.rejected_uses == 1
     assert after.rejected_contexts == [context.evidence.content_hash]
@@ -55,21 +55,22 @@ def test_reject_records_the_context_it_was_rejected_in(memory: Memory):
 def test_promote_eligible_respects_the_threshold(workspace, clock, threshold):
     memory = Memory.open(workspace, Settings(promotion_threshold=threshold), clock)
     try:
-        patterns = [remember_lines(memory, "shutil.py", 189 + i, 199) for i in range(4)]
+        first, last = COPYFILEOBJ_LINES
+        patterns = [remember_lines(memory, "shutil.py", first + i, last) for i in range(4)]
         for uses, pattern in enumerate(patterns):
             for _ in range(uses):
                 memory.accept(pattern.id)
         promoted = memory.promote_eligible()
         assert sorted(p.accepted_uses for p in promoted) == [u for u in range(4) if u >= threshold]
         assert all(p.tier is Tier.VALIDATED and p.status is Status.VALIDATED for p in promoted)
-        assert len(list(memory.ws.patterns_dir.glob("*.md"))) == len(promoted)
+        assert len(list(memory.patterns_dir.glob("*.md"))) == len(promoted)
         assert memory.promote_eligible() == []
     finally:
         memory.close()
 
 
 def test_more_rejections_than_accepts_block_promotion(memory: Memory):
-    pattern = remember_lines(memory, "shutil.py", 189, 199)
+    pattern = remember_lines(memory, "shutil.py", *COPYFILEOBJ_LINES)
     for _ in range(2):
         memory.accept(pattern.id)
         memory.reject(pattern.id)
@@ -79,17 +80,17 @@ def test_more_rejections_than_accepts_block_promotion(memory: Memory):
 
 
 def test_promote_demote_forget_restore_move_between_tiers(memory: Memory):
-    pattern = remember_lines(memory, "shutil.py", 189, 199, title="Chunked copy")
+    pattern = remember_lines(memory, "shutil.py", *COPYFILEOBJ_LINES, title="Chunked copy")
     promoted = memory.promote(pattern.id)
     assert promoted.tier is Tier.VALIDATED and promoted.status is Status.PROMOTED
-    [file] = memory.ws.patterns_dir.glob("*.md")
+    [file] = memory.patterns_dir.glob("*.md")
     assert file.name == f"chunked-copy-{pattern.id}.md"
     demoted = memory.demote(pattern.id)
-    assert demoted.tier is Tier.SESSION and not list(memory.ws.patterns_dir.glob("*.md"))
+    assert demoted.tier is Tier.SESSION and not list(memory.patterns_dir.glob("*.md"))
     memory.promote(pattern.id)
     forgotten = memory.forget(pattern.id)
     assert forgotten.tier is Tier.ARCHIVE and forgotten.status is Status.ARCHIVED
-    assert not list(memory.ws.patterns_dir.glob("*.md"))
+    assert not list(memory.patterns_dir.glob("*.md"))
     restored = memory.restore(pattern.id)
     assert restored.tier is Tier.SESSION and restored.status is Status.CANDIDATE
 
@@ -107,7 +108,7 @@ def test_promote_demote_forget_restore_move_between_tiers(memory: Memory):
     ],
 )
 def test_transitions_that_do_not_fit_the_tier_are_refused_and_change_nothing(memory, setup, operation, message):
-    pattern = remember_lines(memory, "shutil.py", 189, 199)
+    pattern = remember_lines(memory, "shutil.py", *COPYFILEOBJ_LINES)
     for step in setup:
         getattr(memory, step)(pattern.id)
     before = store_snapshot(memory.root)
@@ -118,7 +119,7 @@ def test_transitions_that_do_not_fit_the_tier_are_refused_and_change_nothing(mem
 
 @pytest.mark.parametrize("operation", ["accept", "reject", "promote", "demote", "forget", "restore", "get"])
 def test_unknown_ids_are_refused_by_name(memory: Memory, operation):
-    remember_lines(memory, "shutil.py", 189, 199)
+    remember_lines(memory, "shutil.py", *COPYFILEOBJ_LINES)
     before = store_snapshot(memory.root)
     with pytest.raises(NotFound, match="no pattern with id 'deadbeef'"):
         getattr(memory, operation)("deadbeef")
@@ -149,7 +150,7 @@ def test_binary_non_utf8_missing_and_huge_files_are_refused(memory: Memory):
 
 
 def test_kinds_are_kept(memory: Memory):
-    pattern = remember_lines(memory, "shutil.py", 189, 199, kind=Kind.FAILURE)
+    pattern = remember_lines(memory, "shutil.py", *COPYFILEOBJ_LINES, kind=Kind.FAILURE)
     assert memory.get(pattern.id).kind is Kind.FAILURE
 
 
@@ -166,9 +167,9 @@ def test_evidence_records_the_checked_out_commit(workspace, clock):
     head = git("rev-parse", "HEAD")
     memory = Memory.open(workspace, clock=clock)
     try:
-        assert remember_lines(memory, "shutil.py", 189, 199).evidence[0].commit == head
+        assert remember_lines(memory, "shutil.py", *COPYFILEOBJ_LINES).evidence[0].commit == head
         git("pack-refs", "--all")  # the branch now lives only in packed-refs
-        assert remember_lines(memory, "textwrap.py", 373, 376).evidence[0].commit == head
+        assert remember_lines(memory, "textwrap.py", *WRAP_LINES).evidence[0].commit == head
     finally:
         memory.close()
 
@@ -179,7 +180,7 @@ def _no_space(*args, **kwargs):
 
 def _agree(memory: Memory) -> None:
     """Every validated pattern has exactly its file, rendered from the store, and no other file is there."""
-    on_disk = {p.name: p.read_text() for p in memory.ws.patterns_dir.glob("*.md")}
+    on_disk = {p.name: p.read_text() for p in memory.patterns_dir.glob("*.md")}
     expected = {files.file_name(p): files.render(p) for p in memory.list(Tier.VALIDATED)}
     assert on_disk == expected
 
@@ -187,7 +188,8 @@ def _agree(memory: Memory) -> None:
 def test_a_file_that_cannot_be_written_after_promote_is_written_on_the_next_open(workspace, clock, monkeypatch):
     memory = Memory.open(workspace, Settings(promotion_threshold=1), clock)
     try:
-        first, second = (remember_lines(memory, "shutil.py", start, start + 10) for start in (189, 405))
+        starts = (COPYFILEOBJ_LINES[0], COPY_LINES[0])
+        first, second = (remember_lines(memory, "shutil.py", start, start + 10) for start in starts)
         for pattern in (first, second):
             memory.accept(pattern.id)
         written = []
@@ -203,7 +205,7 @@ def test_a_file_that_cannot_be_written_after_promote_is_written_on_the_next_open
         with pytest.raises(StoreError, match=f"pattern {second.id} \\(No space left on device\\).*next opens"):
             memory.promote_eligible()
         assert {p.id for p in memory.list(Tier.VALIDATED)} == {first.id, second.id}
-        assert [p.name for p in memory.ws.patterns_dir.glob("*.md")] == [written[0].name]
+        assert [p.name for p in memory.patterns_dir.glob("*.md")] == [written[0].name]
         assert memory.sync_files().warnings == [
             f"the file of pattern {second.id} could not be updated (No space left on device); retried on the next open"]
         assert memory.get(second.id).tier is Tier.VALIDATED  # not archived for its missing file
@@ -212,7 +214,7 @@ def test_a_file_that_cannot_be_written_after_promote_is_written_on_the_next_open
     monkeypatch.undo()
     again = Memory.open(workspace, clock=clock)
     try:
-        assert not again.last_sync.changed and not again.last_sync.warnings
+        assert not again._last_sync.changed and not again._last_sync.warnings
         assert {p.id for p in again.list(Tier.VALIDATED)} == {first.id, second.id}
         _agree(again)
     finally:
@@ -223,7 +225,7 @@ def test_a_file_that_cannot_be_written_after_promote_is_written_on_the_next_open
 def test_a_file_that_cannot_be_removed_is_removed_on_the_next_open(workspace, clock, monkeypatch, operation, tier):
     memory = Memory.open(workspace, clock=clock)
     try:
-        pattern = memory.promote(remember_lines(memory, "shutil.py", 189, 199).id)
+        pattern = memory.promote(remember_lines(memory, "shutil.py", *COPYFILEOBJ_LINES).id)
         monkeypatch.setattr(files, "remove", _no_space)
         with pytest.raises(StoreError, match="could not be updated"):
             getattr(memory, operation)(pattern.id)
@@ -233,8 +235,8 @@ def test_a_file_that_cannot_be_removed_is_removed_on_the_next_open(workspace, cl
     monkeypatch.undo()
     again = Memory.open(workspace, clock=clock)
     try:
-        assert again.get(pattern.id).tier is tier and not again.last_sync.changed
-        assert not list(again.ws.patterns_dir.glob("*.md"))
+        assert again.get(pattern.id).tier is tier and not again._last_sync.changed
+        assert not list(again._ws.patterns_dir.glob("*.md"))
     finally:
         again.close()
 
@@ -242,7 +244,7 @@ def test_a_file_that_cannot_be_removed_is_removed_on_the_next_open(workspace, cl
 def test_an_event_that_fails_to_append_leaves_the_file_and_the_store_as_they_were(memory: Memory, monkeypatch):
     from scms.store import projection
 
-    pattern = memory.promote(remember_lines(memory, "shutil.py", 189, 199).id)
+    pattern = memory.promote(remember_lines(memory, "shutil.py", *COPYFILEOBJ_LINES).id)
     before = store_snapshot(memory.root)
 
     def full_disk(*args, **kwargs):

@@ -3,39 +3,28 @@
 from __future__ import annotations
 
 import sqlite3
-from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
-from pytest_lsp import make_test_lsp_client
 
 from conftest import damage_table, line_of
-from lsp_support import SERVER, command, hover, lsp_range, make_workspace, open_document, start
+from lsp_support import LEXICAL, command, hover, lsp_range, open_document, serve
 from scms.memory import Memory
 
 GOOD = "---\nid: fine\ntitle: Fine\n---\n```python\nx = 1\n```\n"
+OPTIONS = {**LEXICAL, "notifications": "always"}
 
 
-@asynccontextmanager
-async def serve(root):
-    client = make_test_lsp_client()
-    await client.start_io(*SERVER.server_command)
-    await start(client, root, options={"recall": {"embeddings": False}, "notifications": "always"})
-    try:
-        yield client
-    finally:
-        await client.shutdown_session()
-
-
-async def test_malformed_pattern_files_are_skipped_and_the_commands_work():
-    root = make_workspace()
+async def test_malformed_pattern_files_are_skipped_and_the_commands_work(workspace: Path):
+    root = workspace
     patterns = root / ".scms" / "patterns"
     patterns.mkdir(parents=True)
     (patterns / "bad-date.md").write_text("---\ncreated: 2026-13-01\n---\nA note.\n")
     (patterns / "bad-uses.md").write_text("---\naccepted_uses: .inf\n---\nA note.\n")
     (patterns / "fine.md").write_text(GOOD)
-    async with serve(root) as client:
+    async with serve(root, OPTIONS) as client:
         status = await command(client, "scms.status", {})
         assert status["tiers"]["validated"] == 1
         assert [w.split(":")[0] for w in status["warnings"]] == ["bad-date.md", "bad-uses.md"]
@@ -65,13 +54,13 @@ def _damaged(db) -> None:
     (_newer_schema, "scms.db was written by a newer SCMS (schema 99"),
     (_damaged, "DatabaseError: database disk image is malformed"),
 ])
-async def test_a_store_that_cannot_be_opened_is_named_and_the_server_keeps_running(damage, reason):
-    root = make_workspace()
+async def test_a_store_that_cannot_be_opened_is_named_and_the_server_keeps_running(workspace: Path, damage, reason):
+    root = workspace
     Memory.open(root).close()
     db = root / ".scms" / "scms.db"
     damage(db)
     before = db.read_bytes()
-    async with serve(root) as client:
+    async with serve(root, OPTIONS) as client:
         for _ in range(2):
             with pytest.raises(JsonRpcException) as caught:
                 await command(client, "scms.status", {})

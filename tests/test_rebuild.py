@@ -49,7 +49,7 @@ def _run(memory: Memory, clock: Clock, op: str, which: int, line: int) -> None:
     elif op == "advance":
         clock.advance(days=line / 20)
     elif op in ("edit_file", "delete_file"):
-        files = sorted(memory.ws.patterns_dir.glob("*.md"))
+        files = sorted(memory.patterns_dir.glob("*.md"))
         if files:
             path = files[which % len(files)]
             if op == "delete_file":
@@ -75,8 +75,8 @@ def test_rebuild_reproduces_the_live_projection_exactly(sequence):
                     _run(memory, clock, op, which, line)
                 except ScmsError:
                     pass  # refused transitions and out-of-range lines change nothing, by other tests
-            live = _projection(memory.ws.db.path)
+            live = _projection(memory.store_path)
             assert memory.rebuild() == len(live)
-            assert _projection(memory.ws.db.path) == live
+            assert _projection(memory.store_path) == live
         finally:
             memory.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import STDLIB, line_of, remember_lines
+from conftest import COPYFILEOBJ_LINES, STDLIB, line_of, remember_lines
 from scms.memory import Memory
 from scms.recall.context import enclosing_unit
 import math
@@ -77,7 +77,7 @@ def test_index_compacts_after_many_removals():
 
 
 def test_recall_explains_and_follows_changes_from_other_connections(memory: Memory, workspace):
-    pattern = remember_lines(memory, "shutil.py", 189, 199, title="Chunked copy")
+    pattern = remember_lines(memory, "shutil.py", *COPYFILEOBJ_LINES, title="Chunked copy")
     context = (workspace / "src" / "tarfile.py").read_text()
     start = line_of(workspace / "src" / "tarfile.py", "def copyfileobj(")
     code = memory.context_at(workspace / "src" / "tarfile.py", context, start + 3)

@@ -6,6 +6,7 @@ only; the view types they handle (`CodeRange`, `Recalled`, `SyncReport`) are exp
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -15,9 +16,10 @@ from scms.config import Settings
 from scms.errors import InvalidInput
 from scms.model import Kind, Pattern, Tier
 from scms.recall import ranking
-from scms.recall.engine import RecallEngine, background_priority
+from scms.background import background_priority
+from scms.recall.engine import RecallEngine
 from scms.recall.ranking import Recalled
-from scms.store import lifecycle
+from scms.store import lifecycle, queries
 from scms.store.files import fence_for, file_name
 from scms.store.lifecycle import SyncReport
 from scms.store.projection import now_utc
@@ -153,10 +155,10 @@ class Memory:
         """Hand a committed accept or reject in a context to the memory model's worker (it never blocks)."""
         if code is None or self._learning is None:
             return
-        with self._ws.db.read() as conn:  # TODO(store): a store function
-            row = conn.execute("SELECT last_event FROM patterns WHERE id = ?", (pattern.id,)).fetchone()
-        if row:
-            self._learning.submit(row[0], pattern.id, code.text, positive)
+        with self._ws.db.read() as conn:
+            event_id = queries.last_event_of(conn, pattern.id)
+        if event_id is not None:
+            self._learning.submit(event_id, pattern.id, code.text, positive)
 
     def promote(self, pattern_id: str) -> Pattern:
         return lifecycle.promote(self._ws, pattern_id)
@@ -234,6 +236,10 @@ class Memory:
 
             self._learning = ModelService(self._ws.scms_dir / "model", self._engine)
             self._learning.start(self.settings.learning, report)
+        # The models' objects live as long as the server: kept out of the collector's full passes, which
+        # otherwise took 125-160 ms every so often, once inside a hover (benchmarks/hover_busy.py --gc-freeze).
+        gc.collect()
+        gc.freeze()
 
     def wait_idle(self) -> None:
         """Block until queued embeddings and learning are done (tests, benchmarks, the CLI)."""
@@ -282,10 +288,9 @@ class Memory:
         return data
 
     def _counts(self) -> tuple[dict[str, int], int]:
-        with self._ws.db.read() as conn:  # TODO(store): a store function
-            counts = dict(conn.execute("SELECT tier, COUNT(*) FROM patterns GROUP BY tier").fetchall())
-            events = conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
-        return {tier.value: int(counts.get(tier.value, 0)) for tier in Tier}, int(events)
+        with self._ws.db.read() as conn:
+            counts, events = queries.tier_counts(conn), queries.event_count(conn)
+        return {tier.value: counts.get(tier.value, 0) for tier in Tier}, events
 
     def eligible(self, pattern: Pattern) -> bool:
         return (pattern.tier is Tier.SESSION and pattern.accepted_uses >= self.settings.promotion_threshold

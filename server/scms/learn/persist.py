@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import io
-import os
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from scms.atomic import atomic_write
 from scms.learn.exemplars import Exemplars
 from scms.learn.learner import Rule
 from scms.learn.memory_layer import MemoryLayer, Shape
@@ -42,19 +42,11 @@ def snapshot(layer: MemoryLayer, background: Background, exemplars: Exemplars, *
 
 
 def write(path: Path, state: dict) -> None:
-    """Write a snapshot to a temp file, fsync it, and rename it over the old one."""
+    """Write a snapshot atomically (`scms.atomic`)."""
     buffer = io.BytesIO()
     torch.save(state, buffer)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(buffer.getbuffer())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write(path, buffer.getbuffer())
 
 
 def load(path: Path, embedding_model: str) -> tuple[MemoryLayer, Background, Exemplars, dict]:

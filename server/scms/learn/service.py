@@ -3,7 +3,6 @@ hover path, keeps accepted contexts as exemplars, saves itself atomically, and s
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
@@ -20,12 +19,13 @@ from scms.learn.exemplars import Exemplars
 from scms.learn.learner import Learner, Rule
 from scms.learn.memory_layer import MemoryLayer, Shape
 from scms.learn.ordinary_code import stdlib_functions
-from scms.recall.engine import background_priority, release_freed_memory
+from scms.background import background_priority, release_freed_memory
 from scms.learn.slots import Background, background
 from scms.learn.view import View
 from scms.errors import ScmsError
+from scms.store import queries
 from scms.store.source import read_range
-from scms.store.text import content_hash
+from scms.text import content_hash
 
 log = logging.getLogger("scms")
 REPLAY = 2  # earlier exemplars of the same pattern replayed with each accept
@@ -56,7 +56,8 @@ class ModelService:
         self.exemplars: Exemplars | None = None
         self.last_event = 0
         self.update_ms: list[float] = []
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # readers' (hovers'): held by changes only for quick steps
+        self._writing = threading.RLock()  # the model's writer lock: a change, or a save's copy; hovers never take it
         self._wake: queue.Queue[bool | None] = queue.Queue()  # None stops the worker
         self._texts: dict[int, str] = {}  # code of accepts and rejects made here, by event id
         self._worker: threading.Thread | None = None
@@ -106,7 +107,7 @@ class ModelService:
         try:
             loaded = persist.load(self.path, self.engine.embedder.name)
             with self.engine.ws.db.read() as conn:
-                newest = conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+                newest = queries.newest_event(conn)
             if loaded[3]["last_event"] > newest:
                 raise persist.ModelFileError(f"{self.path.name} has learned event {loaded[3]['last_event']}, "
                                              f"past this store's last ({newest}): the store was replaced")
@@ -164,11 +165,9 @@ class ModelService:
     def _unlearned(self) -> list[Job]:
         """Accepts and rejects in a context logged after the last one learned, oldest first."""
         with self.engine.ws.db.read() as conn:
-            rows = conn.execute("SELECT id, type, pattern_id, payload FROM events WHERE id > ? AND type IN "
-                                "('accepted', 'rejected') ORDER BY id", (self.last_event,)).fetchall()
+            rows = queries.judgements_after(conn, self.last_event)
         jobs = []
-        for event_id, kind, pattern_id, payload in rows:
-            data = json.loads(payload or "{}")
+        for event_id, kind, pattern_id, data in rows:
             evidence = data.get("evidence") or {}
             key = evidence.get("content_hash") if kind == "accepted" else data.get("context_hash")
             with self._lock:
@@ -188,14 +187,16 @@ class ModelService:
             log.info("event %d not learned: no embedding for its context or pattern", job.event_id)
             self.last_event = job.event_id
             return
-        replay = self.exemplars.of(job.pattern_id, REPLAY) if job.positive else context[None, :][:0]
-        self.learner.learn(np.vstack([context[None, :], replay]), target, positive=job.positive, lock=self._lock)
-        with self._lock:
-            if job.positive:
-                self.exemplars.add(job.pattern_id, context)
-            self.last_event = job.event_id
-            self._version += 1  # hovers' cached views of the old model are stale from here on
-            self._dirty = True
+        with self._writing:
+            replay = self.exemplars.of(job.pattern_id, REPLAY) if job.positive else context[None, :][:0]
+            self.learner.learn(np.vstack([context[None, :], replay]), target, positive=job.positive,
+                               lock=self._lock)
+            with self._lock:
+                if job.positive:
+                    self.exemplars.add(job.pattern_id, context)
+                self.last_event = job.event_id
+                self._version += 1  # hovers' cached views of the old model are stale from here on
+                self._dirty = True
         self.update_ms.append((time.perf_counter() - started) * 1000)
         del self.update_ms[:-1000]
 
@@ -261,8 +262,10 @@ class ModelService:
     # saving
 
     def save(self) -> None:
-        """Write the model if it changed: copied under the lock, written (seconds on a slow disk) outside it."""
-        with self._lock:
+        """Write the model if it changed: copied with the writer lock held (tens of megabytes: milliseconds), so
+        that no update lands meanwhile, but not the readers' (hovers read the model while it is copied), and
+        written (seconds on a slow disk) with neither."""
+        with self._writing:
             if not self._dirty or self.learner is None:
                 return
             state = persist.snapshot(self.learner.layer, self.learner.background, self.exemplars,

@@ -68,6 +68,8 @@ async def _open_memory(ls: ScmsServer, report: Any) -> None:
         ls.unavailable = f"SCMS memory unavailable: {type(err).__name__}: {err}"
         ls.tell(types.MessageType.Error, ls.unavailable)
         return
+    if ls.settings is not settings:  # a didChangeConfiguration arrived while the store was opening
+        ls.memory.settings = ls.settings
     for warning in ls.memory.problems:
         ls.tell(types.MessageType.Warning, f"SCMS: {warning}")
     tiers = ls.memory.status()["tiers"]
@@ -129,7 +131,7 @@ async def did_change_configuration(ls: ScmsServer, params: types.DidChangeConfig
     settings, problems = settings_from(raw)
     for problem in problems:
         ls.tell(types.MessageType.Warning, f"SCMS: {problem}")
-    ls.settings = settings
+    ls.raw_settings, ls.settings = raw, settings  # the memory, if it is still opening, opens with these
     if ls.memory is not None:
         ls.memory.settings = settings
     log.info("settings updated: promotion after %d accepted uses", settings.promotion_threshold)

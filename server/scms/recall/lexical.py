@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scms.store.text import subwords
+from scms.text import subwords
 
 # Keywords and filler that every file shares; they say nothing about which pattern applies.
 STOPWORDS = frozenset(
@@ -156,10 +156,12 @@ class LexicalIndex:
 
     def live_rows(self) -> tuple[list[str], np.ndarray, np.ndarray, list[str]]:
         """Live pattern ids, their term ids end to end with each row's length, and the vocabulary."""
-        live = sorted(self._row_of.values())
-        rows = [self._rows[r] for r in live]
-        flat = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int32)
-        return [self._ids[r] for r in live], flat, np.array([len(r) for r in rows], dtype=np.int64), self._words
+        return _live_rows(self._ids, self._rows, self._row_of, self._words)
+
+    def rows_copy(self) -> "RowsCopy":
+        """A copy to take `live_rows` from later, while the index goes on changing: quick, as it copies only
+        the containers (a row's array is never changed in place)."""
+        return RowsCopy(list(self._ids), list(self._rows), dict(self._row_of), list(self._words))
 
     @classmethod
     def from_rows(cls, ids: list[str], flat: np.ndarray, lengths: np.ndarray, words: list[str]) -> "LexicalIndex":
@@ -263,3 +265,24 @@ class LexicalIndex:
         ids, flat, lengths, words = self.live_rows()
         fresh = self.from_rows(ids, flat, lengths, words)
         self.__dict__.update(fresh.__dict__)
+
+
+@dataclass(frozen=True)
+class RowsCopy:
+    """The rows of a LexicalIndex at one moment (`LexicalIndex.rows_copy`)."""
+
+    ids: list[str]
+    rows: list[np.ndarray]
+    row_of: dict[str, int]
+    words: list[str]
+
+    def live_rows(self) -> tuple[list[str], np.ndarray, np.ndarray, list[str]]:
+        return _live_rows(self.ids, self.rows, self.row_of, self.words)
+
+
+def _live_rows(ids: list[str], rows: list[np.ndarray], row_of: dict[str, int],
+               words: list[str]) -> tuple[list[str], np.ndarray, np.ndarray, list[str]]:
+    live = sorted(row_of.values())
+    kept = [rows[r] for r in live]
+    flat = np.concatenate(kept) if kept else np.zeros(0, dtype=np.int32)
+    return [ids[r] for r in live], flat, np.array([len(r) for r in kept], dtype=np.int64), words

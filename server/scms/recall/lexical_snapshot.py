@@ -7,40 +7,31 @@ still is what it was when saved (a replaced store renumbers its events); anythin
 
 from __future__ import annotations
 
+import io
 import json
-import os
 import sqlite3
-import threading
 from pathlib import Path
 
 import numpy as np
 
+from scms.atomic import atomic_write
 from scms.recall.lexical import LexicalIndex
+from scms.store.queries import event_stamp
 
 FILE = "lexical.npz"
 FORMAT = 1
-
-
-def event_stamp(conn: sqlite3.Connection, event_id: int) -> str:
-    """What identifies event `event_id` of this store ('' for none): its time, type and pattern."""
-    row = conn.execute("SELECT ts || ' ' || type || ' ' || pattern_id FROM events WHERE id = ?",
-                       (event_id,)).fetchone()
-    return row[0] if row else ""
+__all__ = ["FILE", "FORMAT", "event_stamp", "load", "save"]
 
 
 def save(live: tuple[list[str], np.ndarray, np.ndarray, list[str]], folder: Path, watermark: int,
          stamp: str) -> None:
-    """The index's `live_rows()`, atomically: a temp file, fsync, rename."""
+    """The index's `live_rows()`, atomically (`scms.atomic`)."""
     ids, terms, lengths, words = live
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{FILE}.{os.getpid()}.{threading.get_ident()}.tmp"
-    with open(tmp, "wb") as out:
-        np.savez(out, format=np.array(FORMAT), watermark=np.array(watermark),
-                 meta=_blob({"stamp": stamp, "ids": ids, "words": words}),
-                 lengths=lengths, terms=terms)
-        out.flush()
-        os.fsync(out.fileno())
-    tmp.replace(folder / FILE)
+    buffer = io.BytesIO()
+    np.savez(buffer, format=np.array(FORMAT), watermark=np.array(watermark),
+             meta=_blob({"stamp": stamp, "ids": ids, "words": words}), lengths=lengths, terms=terms)
+    atomic_write(folder / FILE, buffer.getbuffer())
 
 
 def load(folder: Path, conn: sqlite3.Connection) -> tuple[LexicalIndex, int] | None:

@@ -46,6 +46,7 @@ def recall(conn: sqlite3.Connection, engine, text: str, *, settings: Settings, n
            context_hash: str | None = None, mode: str = "fused",
            learned: Learned | None = None, threshold: float | None = None) -> list[Recalled]:
     """Patterns relevant to this code, best first; none below the threshold, none rejected in this context."""
+    from scms.store import queries
     from scms.store.retention import retention
 
     terms = query_terms(text)
@@ -85,13 +86,18 @@ def recall(conn: sqlite3.Connection, engine, text: str, *, settings: Settings, n
     # the tier and retention can lift a pattern by at most 0.25 of score: only the most relevant few need loading
     scored.sort(reverse=True)
     found: list[Recalled] = []
-    for relevance, pattern_id, lexical, cosine, gain in scored:
+    loaded: dict[str, Pattern] = {}
+    asked = 0  # patterns of `scored` loaded so far: `limit` of them first, then twice as many each time
+    for position, (relevance, pattern_id, lexical, cosine, gain) in enumerate(scored):
         if len(found) >= limit and found and relevance * WEIGHTS["relevance"] + 0.25 < min(r.score for r in found):
             break
-        row = conn.execute("SELECT data FROM patterns WHERE id = ?", (pattern_id,)).fetchone()
-        if row is None:
+        if position >= asked:
+            more = max(limit, asked)
+            loaded.update(queries.patterns_by_id(conn, [hit[1] for hit in scored[asked:asked + more]]))
+            asked += more
+        pattern = loaded.get(pattern_id)
+        if pattern is None:
             continue
-        pattern = Pattern.model_validate_json(row[0])
         if pattern.tier is Tier.ARCHIVE or (context_hash and context_hash in pattern.rejected_contexts):
             continue
         kept = retention(pattern, now, settings.retention).score

@@ -9,6 +9,11 @@ retrained whenever the tier has doubled since its last training.
 
 faiss holds the only copy of the vectors (a pattern's vector is reconstructed from it by id), and the
 indexes are saved in faiss' own format, so a restart neither copies nor retrains them.
+
+Readers (hovers) and the one writer at a time share the index: faiss' searches and reconstructions are const
+and safe side by side. A change goes in two steps, so that the readers' lock is never held across training:
+`stage` does the slow part (a tier due for (re)training gets a new faiss index, built from a copy of its
+contents) with only the writer's lock, and `commit` swaps it in and makes the small changes under the readers'.
 """
 
 from __future__ import annotations
@@ -16,11 +21,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import faiss
 import numpy as np
+
+from scms.atomic import atomic_write
 
 faiss.omp_set_num_threads(1)  # one query at a time: threads only add overhead and contend with the editor
 APPROXIMATE_ABOVE = 5_000
@@ -30,6 +37,16 @@ FORMAT = 2  # 1 kept the vectors in .npz files and retrained on load
 
 def numeric_id(pattern_id: str) -> int:
     return int.from_bytes(hashlib.sha1(pattern_id.encode()).digest()[:8], "big") & (2**63 - 1)
+
+
+@dataclass
+class Built:
+    """A faiss index built for a tier, not yet in use."""
+
+    index: faiss.Index
+    kind: str  # "flat" | "ivf"
+    trained_for: int
+    keys: set[int]  # exactly those it holds
 
 
 class TierIndex:
@@ -45,10 +62,6 @@ class TierIndex:
     def __len__(self) -> int:
         return len(self._keys)
 
-    @property
-    def approximate(self) -> bool:
-        return len(self._keys) > APPROXIMATE_ABOVE
-
     def add(self, key: int, vector: np.ndarray) -> None:
         self.remove(key)
         self._keys.add(key)
@@ -58,6 +71,12 @@ class TierIndex:
             self._build(np.append(keys, key), np.vstack([data, row]))
         else:
             self._index.add_with_ids(row, np.array([key], dtype=np.int64))  # type: ignore[union-attr]
+
+    def insert(self, key: int, vector: np.ndarray) -> None:
+        """Add a key not in this tier to its current faiss index, whatever its size."""
+        self._keys.add(key)
+        self._index.add_with_ids(vector.reshape(1, -1).astype(np.float32),  # type: ignore[union-attr]
+                                 np.array([key], dtype=np.int64))
 
     def add_many(self, keys: list[int], vectors: np.ndarray) -> None:
         """Bulk load: one build instead of one insertion per vector."""
@@ -69,9 +88,14 @@ class TierIndex:
                     np.vstack([old_data, vectors.astype(np.float32)]))
 
     def remove(self, key: int) -> None:
-        if key in self._keys:
-            self._keys.discard(key)
-            self._index.remove_ids(np.array([key], dtype=np.int64))  # type: ignore[union-attr]
+        self.remove_many([key])
+
+    def remove_many(self, keys: list[int]) -> None:
+        """Remove these keys (those indexed here) in one faiss call: a flat index moves its rows once."""
+        present = [key for key in keys if key in self._keys]
+        if present:
+            self._keys.difference_update(present)
+            self._index.remove_ids(np.array(present, dtype=np.int64))  # type: ignore[union-attr]
 
     def keys(self) -> list[int]:
         return list(self._keys)
@@ -113,33 +137,48 @@ class TierIndex:
         return self._built_kind
 
     def _needs_rebuild(self) -> bool:
-        if self._index is None or self._built_kind != ("ivf" if self.approximate else "flat"):
+        return self.due(len(self._keys))
+
+    def due(self, size: int) -> bool:
+        """Whether this tier at `size` vectors needs a new faiss index: none yet, flat grown past
+        APPROXIMATE_ABOVE (or IVF shrunk below it), or IVF grown to twice what it was trained for."""
+        if self._index is None or self._built_kind != ("ivf" if size > APPROXIMATE_ABOVE else "flat"):
             return True
-        return self._built_kind == "ivf" and len(self._keys) > 2 * self._trained_for
+        return self._built_kind == "ivf" and size > 2 * self._trained_for
 
     def _build(self, keys: np.ndarray, data: np.ndarray) -> None:
-        if self.approximate:
+        self.install(self.built(self.dim, keys, data))
+
+    @staticmethod
+    def built(dim: int, keys: np.ndarray, data: np.ndarray) -> "Built":
+        """A new faiss index of these vectors (trained, when IVF: seconds at 100k). Touches no TierIndex."""
+        if len(keys) > APPROXIMATE_ABOVE:
             lists = max(1, min(int(4 * math.sqrt(len(keys))), len(keys) // 39))  # faiss wants 39 points a list
-            index = faiss.IndexIVFFlat(faiss.IndexFlatIP(self.dim), self.dim, lists, faiss.METRIC_INNER_PRODUCT)
+            index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
             index.train(data)
             index.nprobe = NPROBE
             index.set_direct_map_type(faiss.DirectMap.Hashtable)  # vectors by id, and removal by id
-            self._trained_for = len(keys)
-            self._built_kind = "ivf"
+            kind, trained_for = "ivf", len(keys)
         else:
-            index = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
-            self._built_kind = "flat"
+            index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+            kind, trained_for = "flat", 0
         if len(keys):
-            index.add_with_ids(data, keys.astype(np.int64))
-        self._index = index
+            index.add_with_ids(np.ascontiguousarray(data, dtype=np.float32), keys.astype(np.int64))
+        return Built(index, kind, trained_for, set(keys.tolist()))
+
+    def install(self, built: Built) -> None:
+        """Use this newly built index (quick: under the readers' lock)."""
+        self._index, self._built_kind, self._keys = built.index, built.kind, built.keys
+        if built.kind == "ivf":
+            self._trained_for = built.trained_for
+
+    def serialized(self) -> np.ndarray:
+        """The index in faiss' file format, as bytes in memory (a copy: the index may change afterwards)."""
+        index = self._index if self._index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+        return faiss.serialize_index(index)
 
     def save(self, path: Path) -> None:
-        if self._index is None:
-            self._build(*self.contents())
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        faiss.write_index(self._index, str(tmp))
-        _fsync(tmp)
-        tmp.replace(path)
+        atomic_write(path, memoryview(self.serialized()))
 
     @classmethod
     def load(cls, path: Path, dim: int, keys: list[int]) -> "TierIndex":
@@ -203,6 +242,56 @@ class VectorIndex:
             self._ids.pop(key, None)
             self.tiers[tier].remove(key)
 
+    def remove_many(self, pattern_ids: list[str]) -> None:
+        """Remove these patterns, a tier's in one faiss call."""
+        self.commit(Staged(list(pattern_ids), []))
+
+    def stage(self, removes: list[str], adds: list[tuple[str, str, np.ndarray]]) -> "Staged":
+        """The slow part of removing these patterns and (re)adding these (id, tier, vector): a new faiss index
+        for every tier the change makes due for one, built from a copy of its contents. It only reads the
+        index, beside searches; the caller keeps other writers out until `commit`."""
+        adds = list({pattern_id: (pattern_id, tier, np.asarray(vector, dtype=np.float32).reshape(-1))
+                     for pattern_id, tier, vector in adds}.values())  # the last of several adds of one pattern
+        leaving: dict[str, set[int]] = {tier: set() for tier in self.TIERS}
+        arriving: dict[str, dict[int, np.ndarray]] = {tier: {} for tier in self.TIERS}
+        for pattern_id in [*removes, *(pattern_id for pattern_id, _, _ in adds)]:
+            if (tier := self._tier_of.get(pattern_id)) is not None:
+                leaving[tier].add(self._key_of[pattern_id])
+        for pattern_id, tier, vector in adds:
+            if tier in self.tiers:
+                arriving[tier][numeric_id(pattern_id)] = vector
+        built: dict[str, Built] = {}
+        for tier, index in self.tiers.items():
+            size = len(index) - len(leaving[tier]) + len(arriving[tier])
+            if (leaving[tier] or arriving[tier]) and index.due(size):
+                keys, data = index.contents()
+                keep = ~np.isin(keys, np.fromiter(leaving[tier], dtype=np.int64, count=len(leaving[tier])))
+                new_keys = np.fromiter(arriving[tier], dtype=np.int64, count=len(arriving[tier]))
+                keys = np.concatenate([keys[keep], new_keys])
+                rows = [data[keep]] + ([np.stack(list(arriving[tier].values()))] if arriving[tier] else [])
+                built[tier] = TierIndex.built(self.dim, keys, np.vstack(rows))
+        return Staged(list(removes), adds, built)
+
+    def commit(self, staged: "Staged") -> None:
+        """Make a staged change (quick: the readers' lock); nothing else may have changed the index since."""
+        leaving: dict[str, list[int]] = {tier: [] for tier in self.TIERS}
+        for pattern_id in [*staged.removes, *(pattern_id for pattern_id, _, _ in staged.adds)]:
+            tier = self._tier_of.pop(pattern_id, None)
+            if tier is not None:
+                key = self._key_of.pop(pattern_id)
+                self._ids.pop(key, None)
+                leaving[tier].append(key)
+        for tier, keys in leaving.items():
+            if tier not in staged.built:
+                self.tiers[tier].remove_many(keys)
+        for tier, built in staged.built.items():
+            self.tiers[tier].install(built)
+        for pattern_id, tier, vector in staged.adds:
+            if tier in self.tiers:
+                key = self._register(pattern_id, tier)
+                if tier not in staged.built:
+                    self.tiers[tier].insert(key, vector)  # not due for a rebuild: `stage` checked
+
     def search(self, query: np.ndarray, k: int) -> list[tuple[str, float]]:
         hits = [(self._ids[key], score) for index in self.tiers.values() for key, score in index.search(query, k)]
         return sorted(hits, key=lambda hit: hit[1], reverse=True)[:k]
@@ -226,7 +315,8 @@ class VectorIndex:
         return found
 
     def save(self, folder: Path, watermark: int, stamp: str = "") -> None:
-        """One faiss file per tier, the pattern ids in it, and the last event (with its stamp) they include."""
+        """One faiss file per tier, the pattern ids in it, and the last event (with its stamp) they include.
+        Only reads the index (beside searches); the caller keeps writers out meanwhile."""
         folder.mkdir(parents=True, exist_ok=True)
         ids: dict[str, list[str]] = {}
         for tier, index in self.tiers.items():
@@ -234,8 +324,8 @@ class VectorIndex:
             index.save(folder / f"{tier}.faiss")
         for old in ("session.npz", "validated.npz"):  # the first format's files
             (folder / old).unlink(missing_ok=True)
-        _write_json(folder / "watermark.json",
-                    {"format": FORMAT, "event": watermark, "stamp": stamp, "ids": ids})
+        atomic_write(folder / "watermark.json",
+                     json.dumps({"format": FORMAT, "event": watermark, "stamp": stamp, "ids": ids}))
 
     @classmethod
     def load(cls, folder: Path, dim: int) -> tuple["VectorIndex", int, str] | None:
@@ -268,15 +358,10 @@ class VectorIndex:
         return key
 
 
-def _fsync(path: Path) -> None:
-    with open(path, "rb") as written:
-        os.fsync(written.fileno())
+@dataclass
+class Staged:
+    """A change of the index whose slow part is done (`VectorIndex.stage`), ready to `commit`."""
 
-
-def _write_json(path: Path, value: object) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as out:
-        json.dump(value, out)
-        out.flush()
-        os.fsync(out.fileno())
-    tmp.replace(path)
+    removes: list[str]
+    adds: list[tuple[str, str, np.ndarray]]
+    built: dict[str, Built] = field(default_factory=dict)  # tier -> its new index

@@ -54,12 +54,17 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class Database:
-    """`.scms/scms.db` for threads: one writer connection (IMMEDIATE transactions) and one reader, each under a lock."""
+    """`.scms/scms.db` for threads: one writer connection (IMMEDIATE transactions, under a lock) and a reader
+    connection per thread, so that a background thread's long read never holds up the thread answering hovers
+    (in WAL mode reads wait neither for each other nor for a writer's fsync)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.RLock()
-        self._read_lock = threading.RLock()
+        self._local = threading.local()
+        self._readers: list[tuple[sqlite3.Connection, threading.RLock]] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
         try:
             self.conn = sqlite3.connect(path, isolation_level=None, timeout=10.0, check_same_thread=False)
             self._check_version()
@@ -67,9 +72,7 @@ class Database:
             self.conn.execute("PRAGMA synchronous = FULL")
             self.conn.execute("PRAGMA busy_timeout = 10000")
             self._migrate()
-            self.reader = sqlite3.connect(path, isolation_level=None, timeout=10.0, check_same_thread=False)
-            self.reader.execute("PRAGMA query_only = ON")
-            self.reader.execute("PRAGMA busy_timeout = 10000")
+            self._reader()  # the opening thread's, now: a store that cannot be read fails here
         except sqlite3.DatabaseError as err:
             raise StoreError(f"{path} cannot be used as the SCMS store: {err}") from err
 
@@ -109,13 +112,34 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
-        """A second connection for reads: in WAL mode they never wait for a writer's fsync."""
-        with self._read_lock:
-            yield self.reader
+        """This thread's read connection (query-only; its lock is only ever contended by `close`)."""
+        conn, lock = self._reader()
+        with lock:
+            if self._closed:
+                raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+            yield conn
+
+    def _reader(self) -> tuple[sqlite3.Connection, threading.RLock]:
+        reader = getattr(self._local, "reader", None)
+        if reader is None:
+            with self._readers_lock:
+                if self._closed:
+                    raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+                conn = sqlite3.connect(self.path, isolation_level=None, timeout=10.0, check_same_thread=False)
+                conn.execute("PRAGMA query_only = ON")
+                conn.execute("PRAGMA busy_timeout = 10000")
+                reader = self._local.reader = (conn, threading.RLock())
+                self._readers.append(reader)
+        return reader
 
     def close(self) -> None:
-        with self._lock, self._read_lock:
-            self.reader.close()
+        with self._lock:
+            with self._readers_lock:
+                self._closed = True
+                readers, self._readers = self._readers, []
+            for conn, lock in readers:
+                with lock:
+                    conn.close()
             self.conn.close()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -13,6 +12,7 @@ from typing import Any
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
+from scms.atomic import atomic_write, fsync_folder
 from scms.model import Evidence, Kind, Pattern
 
 _FENCE = re.compile(r"^(`{3,})([\w+#.-]*)\s*$")
@@ -149,13 +149,15 @@ def _read_all(directory: Path) -> tuple[list[PatternFile], list[str]]:
 
 
 def write(directory: Path, pattern: Pattern) -> Path:
-    """Write the pattern's file atomically (temp file, fsync, rename) and drop older files of the same id."""
+    """Write the pattern's file atomically (`scms.atomic`) and drop older files of the same id."""
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / file_name(pattern)
     atomic_write(target, render(pattern))
-    for stale in files_of(directory, pattern.id):
-        if stale != target:
-            stale.unlink(missing_ok=True)
+    stale = [path for path in files_of(directory, pattern.id) if path != target]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    if stale:
+        fsync_folder(directory)
     return target
 
 
@@ -164,34 +166,13 @@ def remove(directory: Path, pattern_id: str) -> list[Path]:
     for path in removed:
         path.unlink(missing_ok=True)
     if removed:
-        _fsync_dir(directory)
+        fsync_folder(directory)
     return removed
 
 
 def files_of(directory: Path, pattern_id: str) -> list[Path]:
     parsed, _ = _read_all(directory)
     return [p.path for p in parsed if p.fields["id"] == pattern_id]
-
-
-def atomic_write(target: Path, text: str) -> None:
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_dir(target.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _split_snippet(lines: list[str]) -> tuple[str, str]:

@@ -118,6 +118,7 @@ class SyncReport:
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)  # pattern id -> the name of its file in patterns/
 
     @property
     def changed(self) -> bool:
@@ -131,6 +132,7 @@ def sync_files(ws: Workspace) -> SyncReport:
         pending = _settle_pending(ws, conn, report.warnings)
         found, warnings = files.scan(ws.patterns_dir)
         report.warnings += warnings
+        report.files = {pattern_id: pattern_file.path.name for pattern_id, pattern_file in found.items()}
         now = ws.clock()
         for pattern_id, pattern_file in found.items():
             if pattern_id in pending:

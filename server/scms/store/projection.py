@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from scms.model import Event, EventType, Evidence, Pattern, Status, Tier
-from scms.store.text import index_terms
+from scms.text import index_terms
 
 CONTENT_FIELDS = ("title", "body", "snippet", "kind", "languages", "tags")
 

@@ -9,7 +9,7 @@ from pathlib import Path, PurePath
 
 from scms.errors import InvalidInput, NotFound
 from scms.model import Evidence
-from scms.store.text import content_hash
+from scms.text import content_hash
 
 LANGUAGES = {
     ".py": "python", ".pyi": "python", ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript",

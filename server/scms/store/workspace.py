@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from scms.atomic import atomic_write
 from scms.config import Settings
 from scms.errors import NotFound, StoreError
 from scms.store.db import Database
@@ -58,7 +59,7 @@ class Workspace:
             (scms_dir / "patterns").mkdir(exist_ok=True)
             ignore = scms_dir / ".gitignore"
             if not ignore.exists():
-                ignore.write_text(GITIGNORE, encoding="utf-8")
+                atomic_write(ignore, GITIGNORE)
         except OSError as err:
             raise StoreError(f"cannot create {scms_dir}: {err.strerror or err}") from None
         return cls(root=root.resolve(), settings=settings or Settings(), db=Database(scms_dir / "scms.db"),

@@ -1,4 +1,6 @@
-"""Text helpers for the lexical index: identifiers split into lower-case subwords, hashes of content."""
+"""Text helpers shared by the layers (a leaf: it imports nothing from scms): identifiers split into
+lower-case subwords, the terms the lexical index keeps, hashes of content, and the text a pattern is
+embedded from."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ def subwords(text: str) -> list[str]:
 
 
 def index_terms(*texts: str) -> str:
-    """Distinct subwords of at least two characters, space-separated, for the FTS `terms` column."""
+    """Distinct subwords of at least two characters, space-separated, for the store's `terms` column."""
     seen: dict[str, None] = {}
     for text in texts:
         for word in subwords(text):
@@ -32,3 +34,8 @@ def content_hash(text: str) -> str:
     """A short, stable hash of code with line endings and trailing spaces normalized."""
     normalized = "\n".join(line.rstrip() for line in text.replace("\r\n", "\n").split("\n")).strip("\n")
     return hashlib.sha256(normalized.encode("utf-8")).hexdigest()[:16]
+
+
+def pattern_text(title: str, body: str, snippet: str) -> str:
+    """What a pattern is embedded from: its title, note and snippet."""
+    return "\n".join(part for part in (title, body, snippet) if part)

@@ -32,11 +32,11 @@ run: setup $(VSIX)
 	scripts/run-editor.sh
 
 # the extension's type check and Node tests, the Python tests (shuffled: pytest-randomly), then the extension in
-# real VS Code; pytest's exit 5 ("no tests collected") is not a failure
+# real VS Code
 test: setup $(VSIX)
 	npm run --silent typecheck
 	npm run --silent test:unit
-	$(PY) -m pytest; rc=$$?; [ $$rc -eq 5 ] || [ $$rc -eq 0 ] || exit $$rc
+	$(PY) -m pytest
 	npm run --silent test:e2e
 
 demo: $(STAMP)

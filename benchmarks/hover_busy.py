@@ -2,7 +2,8 @@
 idle and while the embedding worker embeds thousands of new patterns (remembered by another process, as
 the CLI or another window would), retrains the IVF index, and while the indexes and the memory model save.
 
-    .venv/bin/python -m benchmarks.hover_busy [--patterns 10000] [--seconds 20]
+    .venv/bin/python -m benchmarks busy [--busy-patterns 10000]   (writes its section of docs/benchmarks.md)
+    .venv/bin/python -m benchmarks.hover_busy [--patterns 10000] [--seconds 20]   (prints only)
 
 The store is built once with `lsp_latency.build_store` (stdlib functions as patterns, their cached
 embeddings random unit vectors: latency does not depend on what they mean) under build/bench-cache/ and
@@ -84,28 +85,34 @@ class Hovers:
         return latencies
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--patterns", type=int, default=10_000)
-    parser.add_argument("--new", type=int, default=1500, help="patterns remembered while hovering")
-    parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--gc-freeze", action="store_true",
-                        help="gc.freeze() once the models are loaded, as a server may (full collections then skip "
-                             "the long-lived heap)")
-    args = parser.parse_args()
+def run(patterns: int = 10_000, new: int = 1500, seconds: float = 20.0) -> tuple[dict[str, list[float]], str]:
+    """Hover latencies (ms) per phase, and a line on what the background did meanwhile."""
     corpus = _corpus()
-    template = _template(corpus, args.patterns)
+    template = _template(corpus, patterns)
     with tempfile.TemporaryDirectory(prefix="scms-hover-busy-") as tmp:
         root = Path(tmp) / "ws"
         shutil.copytree(template, root, symlinks=True, ignore=shutil.ignore_patterns("index", "model"))
         memory = Memory.open(root, Settings())
         try:
-            _measure(memory, root, corpus, args)
+            return _measure(memory, root, corpus, patterns, new, seconds)
         finally:
             memory.close()
 
 
-def _measure(memory: Memory, root: Path, corpus: list, args) -> None:
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--patterns", type=int, default=10_000)
+    parser.add_argument("--new", type=int, default=1500, help="patterns remembered while hovering")
+    parser.add_argument("--seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    results, background = run(args.patterns, args.new, args.seconds)
+    print(background)
+    for phase, latencies in results.items():
+        print(f"{phase:26s} {_quantiles(latencies)}")
+
+
+def _measure(memory: Memory, root: Path, corpus: list, patterns: int, new: int,
+             seconds: float) -> tuple[dict[str, list[float]], str]:
     started = time.perf_counter()
     _engine(memory).warm_up()
     memory.start_model()
@@ -115,11 +122,8 @@ def _measure(memory: Memory, root: Path, corpus: list, args) -> None:
         time.sleep(0.1)
     print(f"models ready in {time.perf_counter() - started:.1f} s ({len(_engine(memory).vectors)} vectors); "
           f"load average {os.getloadavg()[0]:.2f}")
-    if args.gc_freeze:
-        gc.collect()
-        gc.freeze()
     rng = random.Random(11)
-    known = rng.sample(corpus[:args.patterns], CONTEXTS)
+    known = rng.sample(corpus[:patterns], CONTEXTS)
     contexts = []
     for function in known:
         code = memory.code_from_text(inside(root, function), function.text, function.start, function.end)
@@ -135,7 +139,6 @@ def _measure(memory: Memory, root: Path, corpus: list, args) -> None:
     gc.callbacks.append(_watch_gc)
     hovers = Hovers(memory, contexts)
     hovers.run(lambda: True, minimum=200)  # warm-up
-    seconds = args.seconds
     results: dict[str, list[float]] = {}
 
     results["idle"] = hovers.run(_timer(seconds), minimum=500)
@@ -144,7 +147,7 @@ def _measure(memory: Memory, root: Path, corpus: list, args) -> None:
     # CLI, another window), which the server follows
     spawn = multiprocessing.get_context("spawn")
     stop = spawn.Event()
-    remembering = spawn.Process(target=_remember_elsewhere, args=(root, args.patterns, args.new, stop, False))
+    remembering = spawn.Process(target=_remember_elsewhere, args=(root, patterns, new, stop, False))
     remembering.start()
     while _engine(memory).pending == 0 and remembering.is_alive():
         memory.recall("refresh", limit=1)  # follow the store until the first new pattern is queued
@@ -157,7 +160,7 @@ def _measure(memory: Memory, root: Path, corpus: list, args) -> None:
     # IVF retrains: every second, the session tier's index is made due for retraining at its next insertion
     stop = spawn.Event()
     remembering = spawn.Process(target=_remember_elsewhere,
-                                args=(root, args.patterns + args.new, args.new, stop, True))
+                                args=(root, patterns + new, new, stop, True))
     remembering.start()
     retraining = _background(lambda: _force_retrains(memory, stop))
     results["embedding + IVF retrains"] = hovers.run(_timer(seconds))
@@ -172,11 +175,10 @@ def _measure(memory: Memory, root: Path, corpus: list, args) -> None:
     results["saving"] = hovers.run(_timer(seconds))
     stop.set()
     saving.join()
-    print(f"load average {os.getloadavg()[0]:.2f}; {RETRAINS[0]} IVF retrains of the session tier "
-          f"({len(_engine(memory).vectors)} vectors); {len(GC_PAUSES)} full garbage collections, the longest "
-          f"{max(GC_PAUSES, default=0):.1f} ms")
-    for phase, latencies in results.items():
-        print(f"{phase:26s} {_quantiles(latencies)}")
+    background = (f"load average {os.getloadavg()[0]:.2f}; {RETRAINS[0]} IVF retrains of the session tier "
+                  f"({len(_engine(memory).vectors)} vectors); {len(GC_PAUSES)} full garbage collections, the "
+                  f"longest {max(GC_PAUSES, default=0):.1f} ms")
+    return results, background
 
 
 def _engine(memory: Memory):

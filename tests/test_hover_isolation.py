@@ -27,7 +27,7 @@ from scms.store.workspace import Workspace
 
 DIM = 32
 SETTINGS = Settings.model_validate({"learning": {"enabled": False}})
-QUICK = 2.0  # seconds: a hover that takes longer is waiting for the blocked background step
+QUICK = 10.0  # seconds: a hover still waiting then is waiting for the blocked background step, which never ends by itself
 
 
 class StandInEmbedder:
@@ -196,6 +196,7 @@ def test_saving_the_memory_model_does_not_hold_up_its_readers(ws: Workspace, mon
     try:
         service.start(Settings.model_validate({"learning": {"backgroundContexts": 16}}).learning)
         assert service.ready
+        service.learner.events = 1  # as after an accept: `shift` then reads the model (under the readers' lock)
         entered, release = blocked(monkeypatch, persist, "snapshot")  # the copy of tens of megabytes
         saving = threading.Thread(target=service.save, daemon=True)
         saving.start()
@@ -203,6 +204,7 @@ def test_saving_the_memory_model_does_not_hold_up_its_readers(ws: Workspace, mon
         try:
             assert entered.wait(30)
             assert finishes(lambda: (service.exemplar_hits(vector, 5), service.shift(vector, {"p": vector})))
+            assert set(service.shift(vector, {"p": vector})) == {"p"}  # the model was read, not skipped
         finally:
             release.set()
         saving.join(30)
@@ -278,3 +280,33 @@ def test_a_staged_change_builds_off_the_index_and_commits_whole(monkeypatch):
     assert index.search(v[60], 1)[0][0] == "p60" and index.search(v[5], 1)[0][0] == "p5"
     for tier, tier_index in index.tiers.items():
         assert set(tier_index.stored_keys().tolist()) == {vectors.numeric_id(p) for p, t in tiers.items() if t == tier}
+
+
+def test_a_batch_that_fails_is_tried_again_a_few_times(ws: Workspace):
+    engine = ready_engine(ws)
+    try:
+        failures = [2]
+
+        def hiccup() -> None:
+            if failures[0]:
+                failures[0] -= 1
+                raise RuntimeError("the model hiccuped")
+
+        engine.embedder.gate = hiccup  # type: ignore[attr-defined]
+        ids = remember(ws, 0, 3)
+        with ws.db.read() as conn:
+            engine.refresh(conn)
+        engine.wait_idle()
+        assert failures[0] == 0 and all(pattern_id in engine.vectors for pattern_id in ids)
+
+        def broken() -> None:
+            raise RuntimeError("the model is gone")
+
+        engine.embedder.gate = broken  # type: ignore[attr-defined]
+        [lost] = remember(ws, 3, 1)
+        with ws.db.read() as conn:
+            engine.refresh(conn)
+        engine.wait_idle()  # returns: a pattern that keeps failing is given up on (until the next start)
+        assert lost not in engine.vectors and len(engine.vectors) == 3
+    finally:
+        engine.close()

@@ -23,6 +23,13 @@ const HOVER_COMMANDS = ['scms.accept', 'scms.reject', 'scms.promote'];
 /** vscode-languageclient's own policy: a crashed server is restarted up to this many times in 3 minutes. */
 export const MAX_RESTARTS = 4;
 
+const freshPolicies = new WeakMap<LanguageClient, () => void>();
+
+/** A restart the user asked for starts the library's count of crashes afresh. */
+export function forgetCrashes(client: LanguageClient): void {
+  freshPolicies.get(client)?.();
+}
+
 export function createClient(command: string, args: string[], hooks: ClientHooks): LanguageClient {
   const serverOptions: ServerOptions = {
     command, args, options: { cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath, env: { ...process.env, PYTHONUNBUFFERED: '1' } },
@@ -55,6 +62,7 @@ export function createClient(command: string, args: string[], hooks: ClientHooks
   };
   const client = new LanguageClient('scms', 'SCMS', serverOptions, clientOptions);
   policy = client.createDefaultErrorHandler(MAX_RESTARTS);
+  freshPolicies.set(client, () => (policy = client.createDefaultErrorHandler(MAX_RESTARTS)));
   client.onNotification('scms/didChange', hooks.onMemoryChange);
   client.onDidChangeState(({ newState }) => hooks.onState(newState));
   return client;

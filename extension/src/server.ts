@@ -1,7 +1,7 @@
 // The language client: created once per command line, started, restarted, and asked to run commands.
 import * as vscode from 'vscode';
 import { ExecuteCommandRequest, LanguageClient, State } from 'vscode-languageclient/node';
-import { MemoryChange, createClient } from './client';
+import { MemoryChange, createClient, forgetCrashes } from './client';
 import { prepareInterpreter } from './environment';
 import { initializationOptions, serverCommandLine, settingKeys } from './launch';
 import { Messages } from './messages';
@@ -107,6 +107,7 @@ export class Server implements vscode.Disposable {
       return;
     }
     if (this.starting) return this.starting;
+    if (this.client) forgetCrashes(this.client);
     if (this.client?.isRunning()) { // stop, then start: the interpreter setting may have changed the command line
       this.setState('starting');
       this.stopExpected = true;

@@ -25,7 +25,7 @@ from scms.store.lifecycle import SyncReport
 from scms.store.projection import now_utc
 from scms.store.report import session_report
 from scms.store.retention import retention
-from scms.store.source import CodeRange, check_text, code_of_lines, code_range, read_range
+from scms.store.source import CodeRange, code_of_lines, code_range, read_range, read_text
 from scms.store.workspace import Workspace, find_root
 
 __all__ = ["CodeRange", "Memory", "Recalled", "SyncReport", "fence_for", "find_root", "read_code"]
@@ -88,10 +88,17 @@ class Memory:
         return list(self._last_sync.warnings)
 
     def close(self) -> None:
-        if self._learning is not None:
-            self._learning.close()
-        self._engine.close()
-        self._ws.close()
+        """Stop the background work, save the model and the indexes (what cannot be saved is rebuilt or caught
+        up at the next start), and close the store, whatever fails on the way."""
+        self._engine.stop_embedding()  # a learner waiting for an embedding is let go at once
+        try:
+            if self._learning is not None:
+                self._learning.close()
+        finally:
+            try:
+                self._engine.close()
+            finally:
+                self._ws.close()
 
     # reading code
 
@@ -106,7 +113,7 @@ class Memory:
             if "\x00" in buffer[:8192]:
                 raise InvalidInput(f"{path.name} looks binary (it contains NUL characters)", field="uri")
             return buffer
-        return check_text(_read_file(path, limit), path.name, limit)
+        return read_text(path, limit)
 
     def code_from_file(self, file: str | Path, start_line: int, end_line: int) -> CodeRange:
         return read_range(self._ws.root, file, start_line, end_line, self.settings.max_file_bytes)
@@ -237,7 +244,7 @@ class Memory:
             self._learning = ModelService(self._ws.scms_dir / "model", self._engine)
             self._learning.start(self.settings.learning, report)
         # The models' objects live as long as the server: kept out of the collector's full passes, which
-        # otherwise took 125-160 ms every so often, once inside a hover (benchmarks/hover_busy.py --gc-freeze).
+        # otherwise took 125-160 ms every so often, once inside a hover (measured with benchmarks/hover_busy.py).
         gc.collect()
         gc.freeze()
 
@@ -311,18 +318,3 @@ class Memory:
             "model": self._learning.describe() if self._learning else {"state": self._model_state()},
         }
 
-
-def _read_file(path: Path, limit: int) -> bytes:
-    from scms.errors import NotFound
-
-    if path.is_dir():
-        raise InvalidInput(f"{path} is a folder, not a file", field="uri")
-    if not path.is_file():
-        raise NotFound(f"{path}: no such file", field="uri")
-    try:
-        size = path.stat().st_size
-        if size > limit:
-            raise InvalidInput(f"{path.name} is too large ({size:,} bytes; the limit is {limit:,})", field="uri")
-        return path.read_bytes()
-    except OSError as err:
-        raise InvalidInput(f"{path}: cannot be read ({err.strerror or err})", field="uri") from None

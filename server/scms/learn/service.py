@@ -31,6 +31,7 @@ log = logging.getLogger("scms")
 REPLAY = 2  # earlier exemplars of the same pattern replayed with each accept
 SAVE_AFTER = 5.0  # seconds without updates before the model is written
 VIEWS = 256  # the model's views of recent contexts, for repeated hovers
+JOIN_S = 5.0  # how long closing waits for the event in hand (one SGD step takes milliseconds)
 BACKGROUND_BATCH = 8  # background functions per batch: 256 functions give 32 batches to count slots over
 
 
@@ -184,6 +185,8 @@ class ModelService:
         context = self._vector(job)
         target = self._pattern_vector(job.pattern_id)
         if context is None or target is None:
+            if self._closing or self.engine.closing:  # not a lost cause: the next start learns it
+                return
             log.info("event %d not learned: no embedding for its context or pattern", job.event_id)
             self.last_event = job.event_id
             return
@@ -274,9 +277,9 @@ class ModelService:
             self._dirty = False
         try:
             persist.write(self.path, state)
-        except OSError as err:
+        except Exception as err:  # the next start relearns from the event log what was not saved
             self._dirty = True
-            log.warning("could not save the memory model: %s", err)
+            log.warning("could not save the memory model: %s", err, exc_info=not isinstance(err, OSError))
 
     def describe(self) -> dict:
         updates = sorted(self.update_ms)
@@ -290,7 +293,7 @@ class ModelService:
         self._closing = True
         if self._worker is not None:
             self._wake.put(None)
-            self._worker.join(timeout=30)
+            self._worker.join(timeout=JOIN_S)
             if self._worker.is_alive():
                 log.warning("the memory model's worker did not stop; the next start relearns what it missed")
                 return

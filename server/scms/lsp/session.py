@@ -113,12 +113,13 @@ async def _load_model(ls: ScmsServer, memory: Memory) -> None:
 
 @server.feature(types.SHUTDOWN)
 @isolated("shutdown")
-def shutdown(ls: ScmsServer, params: Any) -> None:
-    """Save the indexes and close the store before the client says exit."""
+async def shutdown(ls: ScmsServer, params: Any) -> None:
+    """Save the indexes and close the store before the client says exit (off the event loop, which goes on
+    answering meanwhile)."""
     if ls.memory is not None:
         memory, ls.memory = ls.memory, None
         ls.unavailable = "the server is shutting down"
-        memory.close()
+        await asyncio.to_thread(memory.close)
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)

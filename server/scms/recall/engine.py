@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from scms.background import background_priority, release_freed_memory
+from scms.background import release_freed_memory
 from scms.recall import lexical_snapshot
+from scms.recall.embedding_worker import EmbeddingWorker, Job
 from scms.recall.embeddings import Embedder, ModelError
 from scms.recall.lexical import LexicalIndex
 from scms.recall.syntax import Context, Syntax
@@ -35,14 +36,9 @@ from scms.text import content_hash
 log = logging.getLogger("scms")
 CONTEXT_CACHE = 4096
 SAVE_LEXICAL_AFTER = 1000  # events followed since the last snapshot that make a fresh one worth writing at start
-BATCH = 16  # measured: batches of 32 left the server ~250 MB larger (freed memory glibc kept)
-
-# A job for the worker: ("context", content hash, code, "") or ("pattern", pattern id, its text if known
-# else "", "tier\tevent"); a pattern job applies whatever the pattern's newest wanted state is.
-Job = tuple[str, str, str, str]
 
 
-class RecallEngine:
+class RecallEngine(EmbeddingWorker):
     """Owns everything recall needs in memory; safe to call from the server's loop and worker threads."""
 
     def __init__(self, ws: Workspace) -> None:
@@ -58,11 +54,13 @@ class RecallEngine:
         self._lock = threading.RLock()  # the readers' lock (see the module's doc)
         self._writing = threading.RLock()  # the vector index's writer lock: never taken on the hover path
         self._saving_lexical = threading.Lock()
+        self._loading_lexical = threading.Lock()  # the first load of the lexical index
         self._wanted: dict[str, tuple[str, int]] = {}  # pattern id -> (tier, event) the vector index must follow
         self._indexed: dict[str, tuple[str, str]] = {}  # pattern id -> (tier, content hash) of its vector
         self._contexts: OrderedDict[str, np.ndarray] = OrderedDict()
         self._jobs: queue.Queue[Job | None] = queue.Queue()
         self._queued: set[str] = set()
+        self._attempts: dict[str, int] = {}  # pattern id -> failed batches it was in, while it is retried
         self._indexed_event = 0
         self._lexical_saved = 0
         self._vector_event = 0  # the last event whose changes to the vector index are applied or wanted
@@ -91,25 +89,19 @@ class RecallEngine:
         seen = self._seen.get(id(conn))
         if seen is not None and seen[0] is conn and seen[1] == version:
             return
+        if self._indexed_event == 0 and self.lexical.empty:
+            self._load_lexical(conn)
         vectors_live = self.state == "ready"
         since = min(self._indexed_event, self._vector_event) if vectors_live else self._indexed_event
         rows = queries.changed_patterns(conn, since)
-        fresh = None
-        if rows and self._indexed_event == 0 and self.lexical.empty:  # a bulk load (seconds at 100k): unlocked
-            fresh = LexicalIndex()
-            fresh.add_many([(row.id, row.terms) for row in rows if row.tier != "archive"])
-            fresh.precompute()
         with self._lock:
             if rows:
-                if fresh is not None and self._indexed_event == 0 and self.lexical.empty:
-                    self.lexical = fresh
-                else:
-                    for row in rows:
-                        if row.last_event > self._indexed_event:
-                            if row.tier == "archive":
-                                self.lexical.remove(row.id)
-                            else:
-                                self.lexical.upsert(row.id, row.terms)
+                for row in rows:
+                    if row.last_event > self._indexed_event:
+                        if row.tier == "archive":
+                            self.lexical.remove(row.id)
+                        else:
+                            self.lexical.upsert(row.id, row.terms)
                 vectors_live = vectors_live and self.state == "ready"
                 if vectors_live:
                     changed = [row for row in rows if row.last_event > self._vector_event]
@@ -192,108 +184,6 @@ class RecallEngine:
         index, newest, missing, self._dirty = load_vectors(self.ws, embedder, self.notices)
         return index, newest, missing
 
-    def _queue(self, job: Job) -> None:
-        token = f"{job[0]}:{job[1]}:{job[3]}"
-        if token in self._queued:
-            return
-        self._queued.add(token)
-        self._jobs.put(job)
-
-    def _work(self) -> None:
-        background_priority()
-        while True:
-            first = self._jobs.get()
-            if first is None:
-                self._jobs.task_done()
-                return
-            batch = [first]
-            while len(batch) < BATCH:
-                try:
-                    job = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if job is None:
-                    self._jobs.put(None)
-                    self._jobs.task_done()
-                    break
-                batch.append(job)
-            try:
-                if not self._closing:
-                    self._embed_batch(batch)
-            except Exception:  # one bad batch must not stop recall
-                log.exception("embedding a batch of %d failed", len(batch))
-            finally:
-                for job in batch:
-                    self._queued.discard(f"{job[0]}:{job[1]}:{job[3]}")
-                    self._jobs.task_done()
-                if self._jobs.empty():
-                    release_freed_memory()
-
-    def _embed_batch(self, batch: list[Job]) -> None:
-        """Embed a batch of contexts and patterns and bring the vector index up to date with its patterns.
-        The slow steps (reading, embedding, (re)training) hold only the writer lock; hovers wait at most for
-        the few insertions and removals, or the swap of a retrained index."""
-        assert self.embedder is not None and self.vectors is not None
-        with self._writing:
-            with self._lock:  # what each pattern of the batch should become now
-                wanted = {job[1]: self._wanted.get(job[1]) for job in batch if job[0] == "pattern"}
-            wanted = {pattern_id: state for pattern_id, state in wanted.items() if state is not None}
-            given = {job[1]: job[2] for job in batch if job[0] == "pattern" and job[2] and job[1] in wanted
-                     and job[3] == "{}\t{}".format(*wanted[job[1]])}  # a text handed over for that very state
-            contexts = {job[1]: job[2] for job in batch if job[0] == "context"}
-            live = [pattern_id for pattern_id, (tier, _) in wanted.items() if tier != "archive"]
-            texts = {pattern_id: given[pattern_id] for pattern_id in live if pattern_id in given}
-            with self.ws.db.read() as conn:
-                texts.update(queries.pattern_texts(conn, [p for p in live if p not in texts]))
-                keys = {pattern_id: content_hash(text) for pattern_id, text in texts.items()}
-                cached = queries.cached_embeddings(conn, self.embedder.name, [*contexts, *keys.values()])
-            size = 4 * self.embedder.dim
-            vectors = {key: np.frombuffer(blob, dtype=np.float32) for key, blob in cached.items() if len(blob) == size}
-            missing = {key: text for key, text in contexts.items() if key not in vectors}
-            for pattern_id, key in keys.items():
-                if key not in vectors:
-                    missing.setdefault(key, texts[pattern_id])
-            if missing:
-                encoded = self.embedder.encode(list(missing.values()), batch_size=BATCH)
-                vectors.update(zip(missing, encoded))
-                self._store(list(missing), encoded)
-            removes = [pattern_id for pattern_id, (tier, _) in wanted.items() if tier == "archive"]
-            adds = [(pattern_id, wanted[pattern_id][0], vectors[key]) for pattern_id, key in keys.items()
-                    if self._indexed.get(pattern_id) != (wanted[pattern_id][0], key)
-                    or pattern_id not in self.vectors]
-            staged = self.vectors.stage(removes, adds) if removes or adds else None  # retrains here, if due
-            with self._lock:
-                for key in contexts:
-                    self._remember_context(key, vectors[key])
-                if staged is not None:
-                    self.vectors.commit(staged)
-                    self._dirty = True
-                for pattern_id in removes:
-                    self._indexed.pop(pattern_id, None)
-                for pattern_id, tier, _ in adds:
-                    self._indexed[pattern_id] = (tier, keys[pattern_id])
-                for pattern_id, state in wanted.items():
-                    if self._wanted.get(pattern_id) == state:  # not archived, edited or moved meanwhile
-                        del self._wanted[pattern_id]
-
-    def _store(self, keys: list[str], vectors: np.ndarray) -> None:
-        queries.cache_embeddings(self.ws.db, self.embedder.name,  # type: ignore[union-attr]
-                                 [(key, vector.astype(np.float32).tobytes()) for key, vector in zip(keys, vectors)])
-
-    def vector_of(self, key: str, text: Callable[[], str | None]) -> np.ndarray | None:
-        """The embedding cached under this content hash; else of `text()` (None: give up), embedded now and
-        cached. Slow when it embeds: worker threads only."""
-        with self.ws.db.read() as conn:
-            vector = self._cached(conn, key)
-        if vector is None and (code := text()) is not None:
-            vector = self.embedder.encode([code])[0]  # type: ignore[union-attr]
-            self._store([key], vector[None, :])
-        return vector
-
-    def _cached(self, conn: sqlite3.Connection, key: str) -> np.ndarray | None:
-        blob = queries.cached_embedding(conn, self.embedder.name, key)  # type: ignore[union-attr]
-        return np.frombuffer(blob, dtype=np.float32) if blob is not None else None
-
     def _remember_context(self, key: str, vector: np.ndarray) -> None:
         self._contexts[key] = vector
         self._contexts.move_to_end(key)
@@ -337,7 +227,7 @@ class RecallEngine:
         return vector
 
     def prepare(self, texts: list[str]) -> None:
-        """Queue contexts for embedding ahead of hovers (after an edit, or when a document opens)."""
+        """Queue contexts for embedding ahead of hovers (the unit just edited)."""
         if self.state != "ready":
             return
         with self._lock:
@@ -352,27 +242,38 @@ class RecallEngine:
         return self._jobs.unfinished_tasks
 
     def warm_up(self) -> None:
-        """Load the lexical index (saved, else built from the store) now: a first hover would otherwise pay.
-        Loaded and built without the lock; hovers meanwhile answer from what is there."""
-        folder = self.ws.scms_dir / "index"
+        """Load the lexical index (saved, else built from the store) now: a first hover would otherwise pay."""
         with self.ws.db.read() as conn:
-            if not self._indexed_event and self.lexical.empty:
-                try:
-                    saved = lexical_snapshot.load(folder, conn)
-                except ValueError as err:
-                    saved = None
-                    log.info("the saved lexical index is rebuilt: %s", err)
-                if saved is not None:
-                    saved[0].precompute()
-                    with self._lock:
-                        if not self._indexed_event and self.lexical.empty:
-                            self.lexical, self._indexed_event = saved
-                            self._lexical_saved = self._indexed_event
+            self._load_lexical(conn)
             self.refresh(conn)
         with self._lock:
             self.lexical.precompute()
         if self._indexed_event - self._lexical_saved > SAVE_LEXICAL_AFTER:
             self.save_lexical()
+
+    def _load_lexical(self, conn: sqlite3.Connection) -> None:
+        """The lexical index's first load, done once: its snapshot if it fits this store, else built from the
+        store in bulk (seconds at 100k), without the readers' lock. A hover that comes meanwhile waits for this
+        load instead of building a second index."""
+        with self._loading_lexical:
+            if self._indexed_event or not self.lexical.empty:
+                return
+            try:
+                saved = lexical_snapshot.load(self.ws.scms_dir / "index", conn)
+            except ValueError as err:
+                saved = None
+                log.info("the saved lexical index is rebuilt: %s", err)
+            if saved is not None:
+                index, event = saved
+                snapshot = event  # the snapshot on disk already holds everything up to this event
+            else:
+                rows = queries.changed_patterns(conn, 0)
+                index = LexicalIndex()
+                index.add_many([(row.id, row.terms) for row in rows if row.tier != "archive"])
+                event, snapshot = max((row.last_event for row in rows), default=0), 0
+            index.precompute()
+            with self._lock:
+                self.lexical, self._indexed_event, self._lexical_saved = index, event, snapshot
 
     def save_lexical(self) -> None:
         """Snapshot the lexical index if it has followed events since its last snapshot: its rows are copied
@@ -412,12 +313,20 @@ class RecallEngine:
                 self._dirty = True
                 raise
 
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
+    def stop_embedding(self) -> None:
+        """From now on the worker drops what is queued (the next start embeds it), so that closing is quick."""
+        self._closing = True
+
     def close(self) -> None:
         self._closing = True
         stuck = False
         if self._worker is not None:
             self._jobs.put(None)
-            self._worker.join(timeout=10)
+            self._worker.join(timeout=5)
             stuck = self._worker.is_alive()
         try:
             if stuck:  # it holds the writer lock: the next start catches up from the last saved index
@@ -425,5 +334,5 @@ class RecallEngine:
             else:
                 self.save()
             self.save_lexical()
-        except OSError as err:
-            log.warning("could not save the recall indexes: %s", err)
+        except Exception as err:  # closing goes on: the next start rebuilds or catches up what was not saved
+            log.warning("could not save the recall indexes: %s", err, exc_info=not isinstance(err, OSError))

@@ -43,20 +43,33 @@ def check_text(data: bytes, name: str, max_bytes: int) -> str:
         raise InvalidInput(f"{name} is not UTF-8 text (bad byte at offset {err.start})", field="uri") from None
 
 
+def read_text(path: Path, max_bytes: int, *, shown: str | Path | None = None, field: str | None = "uri") -> str:
+    """A file's text, checked: a folder, a missing, unreadable, huge, binary or non-UTF-8 file is refused by
+    name, and no more than the limit is ever read."""
+    label = str(shown) if shown is not None else path.name  # what a complaint about the content names
+    shown = shown or path
+    if path.is_dir():
+        raise InvalidInput(f"{shown} is a folder, not a file", field=field)
+    if not path.is_file():
+        raise NotFound(f"{shown}: no such file", field=field)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InvalidInput(f"{label} is too large ({size:,} bytes; the limit is {max_bytes:,})", field=field)
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as err:
+        raise InvalidInput(f"{shown}: cannot be read ({err.strerror or err})", field=field) from None
+    return check_text(data, label, max_bytes)
+
+
 def read_range(workspace: Path, file: str | Path, start_line: int, end_line: int, max_bytes: int) -> CodeRange:
     """Lines start_line..end_line (1-based, inclusive) of a file, as evidence for the workspace."""
     path = Path(os.path.abspath(file))
     if PurePath(_relative(workspace, path)).is_absolute():
         raise outside_workspace(workspace, path)
-    if path.is_dir():
-        raise InvalidInput(f"{file} is a folder, not a file")
-    if not path.is_file():
-        raise NotFound(f"{file}: no such file")
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise InvalidInput(f"{file}: cannot be read ({err.strerror or err})") from None
-    return code_range(workspace, path, check_text(data, str(file), max_bytes), start_line, end_line)
+    text = read_text(path, max_bytes, shown=file, field=None)
+    return code_range(workspace, path, text, start_line, end_line)
 
 
 def code_range(workspace: Path, path: Path, text: str, start_line: int, end_line: int, *,

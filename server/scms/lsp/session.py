@@ -42,8 +42,8 @@ async def initialized(ls: ScmsServer, params: types.InitializedParams) -> None:
     finally:
         ls.ready.set()
     if ls.memory is not None:
+        ls.model_task = asyncio.ensure_future(_load_model(ls, ls.memory))  # the lexical index first of all
         await _watch_pattern_files(ls)
-        ls.model_task = asyncio.ensure_future(_load_model(ls, ls.memory))
 
 
 async def _open_memory(ls: ScmsServer, report: Any) -> None:

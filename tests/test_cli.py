@@ -201,6 +201,17 @@ def test_cli_choices_match_the_models():
     assert cli.TIERS == tuple(t.value for t in Tier) and cli.KINDS == tuple(k.value for k in Kind)
 
 
+def test_export_targets_agree_in_the_cli_the_settings_and_the_manifest():
+    from typing import get_args
+
+    from scms import cli
+    from scms.config import ExportTarget
+
+    manifest = json.loads((Path(__file__).resolve().parent.parent / "package.json").read_text())
+    enum = manifest["contributes"]["configuration"]["properties"]["scms.export.targets"]["items"]["enum"]
+    assert cli.TARGETS == get_args(ExportTarget) == tuple(enum)
+
+
 def test_the_server_start_path_imports_no_model_library():
     """torch, faiss, sentence-transformers and tree-sitter load in the background after `initialized`; the
     server's own modules (every feature registered) import none of them."""

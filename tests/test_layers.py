@@ -12,7 +12,7 @@ import scms
 PACKAGE = Path(scms.__file__).parent
 FRONT_ENDS = ("scms.lsp", "scms.cli", "scms.terminal", "scms.mcp")
 DOOR = ("scms.memory", "scms.model", "scms.config", "scms.errors", "scms")  # `scms` itself: __version__
-CORE = ("scms.store", "scms.recall", "scms.learn", "scms.discover", "scms.export")
+CORE = ("scms.store", "scms.recall", "scms.learn", "scms.discover", "scms.export", "scms.importing")
 SQL = re.compile(r"\b(SELECT\s.+\sFROM|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+"
                  r"(TABLE|INDEX|TRIGGER)|PRAGMA\s|BEGIN(\s+IMMEDIATE)?$|COMMIT$|ROLLBACK$)|json_extract", re.S)
 RUNS_SQL = {"execute", "executemany", "executescript"}

@@ -18,7 +18,7 @@ COPYFILEOBJ = line_of(STDLIB / "shutil.py", "def copyfileobj(")
 TAR_COPY = line_of(STDLIB / "tarfile.py", "def copyfileobj(")
 DEDENT = line_of(STDLIB / "textwrap.py", "def dedent(")
 COMMANDS = {"scms.remember", "scms.accept", "scms.reject", "scms.promote", "scms.promoteEligible", "scms.demote",
-            "scms.forget", "scms.list", "scms.recall", "scms.export", "scms.closeSession", "scms.status"}
+            "scms.forget", "scms.list", "scms.recall", "scms.export", "scms.import", "scms.closeSession", "scms.status"}
 
 
 client = server_client()
@@ -186,10 +186,25 @@ async def test_list_status_demote_forget_and_close_session(client: LanguageClien
     assert await hover(client, tar, TAR_COPY + 2) is None  # archived patterns are not recalled
 
 
-async def test_export_says_it_is_not_available_yet(client: LanguageClient):
+async def test_export_writes_the_rule_files_once_and_names_a_bad_target(client: LanguageClient, workspace: Path,
+                                                                      shutil_py: Path):
+    uri = open_document(client, shutil_py)
+    made = await command(client, "scms.remember", {"uri": uri, "range": lsp_range(COPYFILEOBJ, COPYFILEOBJ + 10),
+                                                   "title": "Copy file objects in chunks"})
+    await command(client, "scms.promote", {"patternId": made["id"]})
+    first = await command(client, "scms.export", {})
+    assert first["skipped"] == [] and first["changed"] == [] and first["removed"] == []
+    assert {"WORKSPACE_RULES.md", "AGENTS.md"} <= set(first["written"]) and len(first["written"]) == 5
+    for path in first["written"]:
+        assert "Copy file objects in chunks" in (workspace / path).read_text()
+    again = await command(client, "scms.export", {})
+    assert again["written"] == again["changed"] == [] and sorted(again["unchanged"]) == sorted(first["written"])
+    await command(client, "scms.demote", {"patternId": made["id"]})
+    gone = await command(client, "scms.export", {"targets": ["cursor"]})
+    assert [p for p in gone["removed"] if p.startswith(".cursor/rules/")]
     with pytest.raises(JsonRpcException) as caught:
-        await command(client, "scms.export", {})
-    assert caught.value.code == -32001 and "not available yet" in caught.value.message
+        await command(client, "scms.export", {"targets": ["emacs"]})
+    assert caught.value.code == -32602 and "targets" in caught.value.message
 
 
 HAND_WRITTEN = """---

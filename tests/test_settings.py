@@ -51,7 +51,8 @@ def test_each_bad_value_is_named_and_the_rest_apply():
         "retention": 5, "notifications": "loud", "export": {"targets": ["emacs"]},
     })
     assert settings.recall.hover_limit == 1 and settings.promotion_threshold == 2
-    assert settings.notifications == "onWarning" and settings.export.targets == ["agents"]
+    assert settings.notifications == "onWarning"
+    assert settings.export.targets == ["workspace_rules", "cursor", "copilot", "agents", "claude"]
     joined = "\n".join(problems)
     for name in ("'promotionThreshold' = 'many'", "'recall.minSimilarity' = 7", "unknown setting 'bogus'",
                  "'retention' must be an object", "'notifications' = 'loud'", "'export.targets'"):

@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { MemoryNode } from './memoryTree';
 import { Messages } from './messages';
-import { Pattern, Recalled } from './patterns';
+import { ExportReport, ImportReport, Pattern, Recalled } from './patterns';
 import { NO_FOLDER, Server } from './server';
 
 type PatternPick = vscode.QuickPickItem & { pattern: Pattern };
@@ -88,8 +88,32 @@ export function registerCommands(context: vscode.ExtensionContext, server: Serve
       : 'SCMS: nothing is eligible yet; a candidate needs enough accepted uses.');
   });
   run('scms.exportRules', async () => {
-    const written = await server.execute<string[]>('scms.export', {});
-    messages.info(`SCMS: wrote ${written.join(', ')}`);
+    const report = await server.execute<ExportReport>('scms.export', {});
+    const touched = [...report.written, ...report.changed];
+    const parts = [
+      touched.length ? `wrote ${touched.join(', ')}` : 'the rule files were already up to date',
+      ...(report.removed.length ? [`removed ${report.removed.join(', ')}`] : []),
+    ];
+    messages.info(`SCMS: ${parts.join('; ')}.`);
+    for (const skipped of report.skipped) void messages.replyWarning(`SCMS: did not write ${skipped.path}: ${skipped.reason}`);
+  });
+  run('scms.importRules', async () => {
+    const root = vscode.workspace.workspaceFolders?.[0]?.uri;
+    if (!root) return void messages.replyWarning(`SCMS: ${NO_FOLDER}`);
+    const picked = await vscode.window.showOpenDialog({
+      title: 'SCMS: Import the SCMS kit\'s memories and rules, or rule files written for AI assistants',
+      defaultUri: root, canSelectFiles: true, canSelectFolders: true, canSelectMany: true, openLabel: 'Import',
+    });
+    if (!picked?.length) return;
+    const report = await server.execute<ImportReport>('scms.import', { paths: picked.map((uri) => uri.fsPath) });
+    for (const skipped of report.skipped) messages.note(`SCMS: not imported: ${skipped.path}${skipped.title ? ` (${skipped.title})` : ''}: ${skipped.reason}`);
+    const counted = `imported ${report.imported.length} pattern${report.imported.length === 1 ? '' : 's'}`;
+    if (report.skipped.length) {
+      const choice = await messages.replyWarning(`SCMS: ${counted}; ${report.skipped.length} skipped (the reasons are in the SCMS output).`, 'Show Output');
+      if (choice === 'Show Output') messages.showOutput();
+    } else {
+      messages.info(`SCMS: ${counted}.`);
+    }
   });
   run('scms.closeSessionReport', async () => {
     const result = await server.execute<{ report: string }>('scms.closeSession', {});

@@ -53,6 +53,11 @@ export class Messages {
     else vscode.window.setStatusBarMessage(message, 4000);
   }
 
+  /** Only to the SCMS output: details behind a message that pops up. */
+  note(message: string): void {
+    this.log.info(message);
+  }
+
   showOutput(): void {
     this.log.show(true);
   }

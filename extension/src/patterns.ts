@@ -27,3 +27,18 @@ export interface Status {
 }
 
 export interface Recalled { pattern: Pattern; score: number; reasons: string[] }
+
+/** What `scms.export` answers: workspace-relative paths, and the files it would not write with the reason. */
+export interface ExportReport {
+  written: string[];
+  changed: string[];
+  removed: string[];
+  unchanged: string[];
+  skipped: { path: string; reason: string }[];
+}
+
+/** What `scms.import` answers: the patterns imported, and each file or item skipped with its reason. */
+export interface ImportReport {
+  imported: Pattern[];
+  skipped: { path: string; reason: string; title?: string }[];
+}

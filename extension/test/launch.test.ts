@@ -149,7 +149,7 @@ test('initialization options nest dotted settings and keep client-only ones out'
   assert.equal(options.server, undefined);
   assert.deepEqual(options.retention, { decayRateCandidate: 0.95, decayRateValidated: 1, archiveBelow: 0.1 });
   assert.equal(options.promotionThreshold, 2);
-  assert.deepEqual(options.export, { targets: ['agents'] });
+  assert.deepEqual(options.export, { targets: ['workspace_rules', 'cursor', 'copilot', 'agents', 'claude'], onChange: false });
 });
 
 test('every contributed setting has a description and a scope', () => {
@@ -191,6 +191,6 @@ test('the manifest: no untrusted workspaces, a welcome for each empty memory vie
 test('palette commands do not reuse the ids the language client registers for the server', () => {
   const contributed: string[] = manifest.contributes.commands.map((c: { command: string }) => c.command);
   const serverCommands = ['scms.remember', 'scms.accept', 'scms.reject', 'scms.promote', 'scms.promoteEligible',
-    'scms.demote', 'scms.forget', 'scms.list', 'scms.recall', 'scms.export', 'scms.closeSession', 'scms.status'];
+    'scms.demote', 'scms.forget', 'scms.list', 'scms.recall', 'scms.export', 'scms.import', 'scms.closeSession', 'scms.status'];
   assert.deepEqual(contributed.filter((id) => serverCommands.includes(id)), []);
 });

@@ -12,6 +12,7 @@ from scms import __version__
 
 TIERS = ("session", "validated", "archive")
 KINDS = ("pattern", "convention", "anti_pattern", "failure")
+TARGETS = ("workspace_rules", "cursor", "copilot", "agents", "claude")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,6 +68,10 @@ def _parser() -> argparse.ArgumentParser:
         "--promote-threshold", type=_threshold, metavar="N", help="accepted uses needed (default 2)")
     add("decay", "archive candidates whose retention fell below the threshold")
     add("rebuild", "recompute every pattern from the event log")
+    add("import", "import the SCMS kit's memories and rules, and rule files people wrote for assistants").add_argument(
+        "paths", nargs="+", metavar="PATH", help="a file or a folder (searched for files SCMS can read)")
+    add("export", "write the validated patterns as rule files for AI assistants").add_argument(
+        "--target", action="append", choices=TARGETS, help="one format (repeatable; default: all five)")
     p = add("serve", "run the language server (stdio unless --tcp)")
     p.add_argument("--tcp", metavar="HOST:PORT")
     return parser

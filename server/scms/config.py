@@ -50,12 +50,17 @@ class LearningSettings(BaseModel):
     background_contexts: int = Field(256, ge=16, le=20_000)
 
 
+ExportTarget = Literal["workspace_rules", "cursor", "copilot", "agents", "claude"]
+
+
 class ExportSettings(BaseModel):
-    """Which rule files an export writes (export itself is not built yet)."""
+    """Which rule files an export writes for AI assistants, and whether it follows every change by itself."""
 
     model_config = _MODEL
 
-    targets: list[Literal["cursor", "copilot", "claude", "agents"]] = Field(default_factory=lambda: ["agents"])
+    targets: list[ExportTarget] = Field(
+        default_factory=lambda: ["workspace_rules", "cursor", "copilot", "agents", "claude"])
+    on_change: bool = False
 
 
 class Settings(BaseModel):

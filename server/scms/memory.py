@@ -7,10 +7,11 @@ only; the view types they handle (`CodeRange`, `Recalled`, `SyncReport`) are exp
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from scms.config import Settings
 from scms.errors import InvalidInput
@@ -30,6 +31,8 @@ from scms.store.workspace import Workspace, find_root
 
 __all__ = ["CodeRange", "Memory", "Recalled", "SyncReport", "fence_for", "find_root", "read_code"]
 
+log = logging.getLogger("scms")
+_T = TypeVar("_T")
 RECALL_STATES = {"lexical": "lexical", "loading": "loading model", "ready": "embeddings",
                  "failed": "lexical (model failed)"}
 
@@ -168,16 +171,22 @@ class Memory:
             self._learning.submit(event_id, pattern.id, code.text, positive)
 
     def promote(self, pattern_id: str) -> Pattern:
-        return lifecycle.promote(self._ws, pattern_id)
+        return self._follow(lifecycle.promote(self._ws, pattern_id))
 
     def promote_eligible(self) -> list[Pattern]:
-        return lifecycle.promote_eligible(self._ws)
+        """Every eligible candidate to the validated tier, but those whose file would hold a secret (logged)."""
+        promoted, held = lifecycle.promote_eligible_held(self._ws)
+        for pattern, reason in held:
+            log.warning("SCMS: “%s” (%s) stays a candidate: %s", pattern.title, pattern.id, reason)
+        return self._follow(promoted) if promoted else promoted
 
     def demote(self, pattern_id: str) -> Pattern:
-        return lifecycle.demote(self._ws, pattern_id)
+        return self._follow(lifecycle.demote(self._ws, pattern_id))
 
     def forget(self, pattern_id: str) -> Pattern:
-        return lifecycle.forget(self._ws, pattern_id)
+        before = lifecycle.get(self._ws, pattern_id)
+        after = lifecycle.forget(self._ws, pattern_id)
+        return self._follow(after) if before.tier is Tier.VALIDATED else after
 
     def restore(self, pattern_id: str) -> Pattern:
         return lifecycle.restore(self._ws, pattern_id)
@@ -193,6 +202,39 @@ class Memory:
         close = [p for p in self.list(Tier.SESSION) if 0 < p.accepted_uses < self.settings.promotion_threshold]
         return {"promoted": promoted, "archived": archived,
                 "report": session_report(tiers, self.settings.promotion_threshold, promoted, archived, close)}
+
+    # reapplying what the team validated
+
+    def export(self, targets: list[str] | None = None) -> dict[str, Any]:
+        """Write the validated tier as the rule files AI assistants read (`targets`, default: the setting's);
+        the paths written, changed, removed and skipped (each with its reason)."""
+        from scms.export import export
+
+        chosen = list(self.settings.export.targets) if targets is None else targets
+        report = export(self._ws.root, self.list(Tier.VALIDATED), chosen)
+        return {"written": report.written, "changed": report.changed, "removed": report.removed,
+                "unchanged": report.unchanged, "skipped": report.skipped}
+
+    def import_paths(self, paths: list[str | Path]) -> dict[str, Any]:
+        """Import the SCMS starter kit's memories, WORKSPACE_RULES.md and failure log, and rule files people
+        wrote for assistants, from these files or folders (relative ones from the workspace root): the patterns
+        imported, and each file or item skipped with its path and reason. Nothing is imported twice."""
+        from scms.store.importing import import_paths
+
+        report = import_paths(self._ws, [Path(p) for p in paths])
+        return {"imported": report.imported, "skipped": report.skipped}
+
+    def _follow(self, result: _T) -> _T:
+        """With `export.onChange`, the rule files follow a change of the validated tier at once; a failed
+        export is logged (the change itself is made), and the next export writes what this one could not."""
+        if self.settings.export.on_change:
+            try:
+                report = self.export()
+                for skipped in report["skipped"]:
+                    log.warning("SCMS: export skipped %s: %s", skipped["path"], skipped["reason"])
+            except Exception as err:
+                log.warning("SCMS: the rule files could not follow the change: %s", err)
+        return result
 
     def rebuild(self) -> int:
         return lifecycle.rebuild(self._ws)

@@ -90,6 +90,8 @@ COMMANDS: dict[str, Callable[[Memory, argparse.Namespace, CodeRange | None], Any
     "restore": lambda m, a, c: m.restore(a.id),
     "decay": lambda m, a, c: m.decay(),
     "rebuild": lambda m, a, c: {"rebuilt": m.rebuild()},
+    "export": lambda m, a, c: m.export(a.target),
+    "import": lambda m, a, c: m.import_paths([Path(p).resolve() for p in a.paths]),
 }
 
 
@@ -102,6 +104,10 @@ def _print(result: Any, memory: Memory, command: str, *, as_json: bool) -> None:
         print(_summary(memory.describe(result)))
     elif isinstance(result, list):
         print(_table([memory.describe(p) for p in result]))
+    elif command == "export":
+        print(_exported(result))
+    elif command == "import":
+        print(_imported(result, memory))
     elif isinstance(result, dict) and "tiers" in result:
         print(f"workspace  {result['workspace']}\nstore      {result['store']} (schema {result['schema']})")
         print("tiers      " + ", ".join(f"{k} {v}" for k, v in result["tiers"].items()))
@@ -110,11 +116,27 @@ def _print(result: Any, memory: Memory, command: str, *, as_json: bool) -> None:
         print(json.dumps(result))
 
 
+def _exported(report: dict[str, Any]) -> str:
+    lines = [f"{verb:9s}  {path}" for verb in ("written", "changed", "removed") for path in report[verb]]
+    lines += [f"skipped    {item['path']}: {item['reason']}" for item in report["skipped"]]
+    lines.append(f"{len(report['unchanged'])} file(s) already up to date")
+    return "\n".join(lines)
+
+
+def _imported(report: dict[str, Any], memory: Memory) -> str:
+    lines = [f"imported  {p.id}  {p.tier.value:9s}  {p.title[:60]}" for p in report["imported"]]
+    lines += [f"skipped   {item['path']}" + (f" ({item['title']})" if item.get("title") else "") + f": {item['reason']}"
+              for item in report["skipped"]]
+    return "\n".join(lines) or "nothing to import"
+
+
 def _jsonable(result: Any, memory: Memory) -> Any:
     if isinstance(result, Pattern):
         return memory.describe(result)
     if isinstance(result, list):
         return [_jsonable(item, memory) for item in result]
+    if isinstance(result, dict):
+        return {key: _jsonable(value, memory) for key, value in result.items()}
     return result
 
 

@@ -1,6 +1,7 @@
 // End-to-end test in real VS Code (code-server) driven by Debian's Chromium: install the .vsix, open a demo
 // workspace of standard-library code, remember a selection, accept it twice from the hover card, promote
-// eligible, and check the tree view and the .scms/patterns/ file; then kill the language server and check that
+// eligible, and check the tree view and the .scms/patterns/ file; export the rule files from the palette and check
+// them (a person's AGENTS.md text kept); then kill the language server and check that
 // the extension restarts it and shows the memory again. Screenshots land in build/e2e/.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -215,6 +216,28 @@ try {
   await page.locator('.statusbar-item', { hasText: 'SCMS 0 · 1' }).first().waitFor({ timeout: 20_000 });
   await page.screenshot({ path: path.join(ARTIFACTS, 'memory-view.png') });
   log('tree view shows Validated (1) with the pattern; status bar SCMS 0 · 1; screenshot build/e2e/memory-view.png');
+
+  // 3b. export from the palette: every rule file holds the validated pattern, and a person's AGENTS.md keeps its text
+  const mine = '# Agents\n\nRun `make test` before you push.\n';
+  fs.writeFileSync(path.join(ws, 'AGENTS.md'), mine);
+  await palette('SCMS: Export Rules');
+  const ruleFiles = { 'WORKSPACE_RULES.md': '', '.cursor/rules': '.mdc', '.github/instructions': '.instructions.md', '.claude/rules': '.md' };
+  const exported = await until('the exported rule files', () => {
+    const found = [];
+    for (const [where, ending] of Object.entries(ruleFiles)) {
+      const full = path.join(ws, where);
+      if (!fs.existsSync(full)) return false;
+      const names = ending ? fs.readdirSync(full).filter((name) => name.startsWith('scms-') && name.endsWith(ending)) : [''];
+      if (!names.length) return false;
+      found.push(...names.map((name) => path.join(full, name)));
+    }
+    return fs.readFileSync(path.join(ws, 'AGENTS.md'), 'utf8').includes(TITLE) && found;
+  }, 30_000).catch(() => { throw new Error('SCMS: Export Rules did not write every rule file'); });
+  for (const written of [...exported, path.join(ws, 'AGENTS.md')]) {
+    if (!fs.readFileSync(written, 'utf8').includes(TITLE)) throw new Error(`${path.relative(ws, written)} lacks ${JSON.stringify(TITLE)}`);
+  }
+  if (!fs.readFileSync(path.join(ws, 'AGENTS.md'), 'utf8').startsWith(mine)) throw new Error("the export changed the person's text in AGENTS.md");
+  log(`exported from the palette: ${exported.map((f) => path.relative(ws, f)).join(', ')} and AGENTS.md (its own text kept)`);
 
   // 4. the restart path: kill the language server; the client starts a new one, and the status bar and tree come back
   const counts = /SCMS \d+ · \d+/;

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic.alias_generators import to_camel
 
 from scms import __version__
-from scms.errors import InvalidInput, Unavailable
+from scms.errors import InvalidInput
 from scms.lsp import documents
 from scms.memory import CodeRange, Memory
 from scms.model import Kind, Tier
@@ -90,8 +90,12 @@ class RecallArgs(Args):
         return self
 
 
+class ImportArgs(Args):
+    paths: list[str] = Field(min_length=1, max_length=1000)
+
+
 class ExportArgs(Args):
-    targets: list[str] | None = None
+    targets: list[str] | None = Field(None, max_length=10)
 
 
 def _code(server: Any, memory: Memory, uri: str, rng: Range) -> CodeRange:
@@ -151,8 +155,13 @@ def recall(server: Any, memory: Memory, a: RecallArgs) -> Any:
     ]
 
 
+def import_paths(server: Any, memory: Memory, a: ImportArgs) -> Any:
+    result = memory.import_paths([documents.path_of(p) if p.startswith("file:") else p for p in a.paths])
+    return {"imported": [memory.describe(p) for p in result["imported"]], "skipped": result["skipped"]}
+
+
 def export(server: Any, memory: Memory, a: ExportArgs) -> Any:
-    raise Unavailable("scms.export is not available yet: exporting rule files for AI assistants is not built")
+    return memory.export(a.targets)
 
 
 def close_session(server: Any, memory: Memory, a: NoArgs) -> Any:
@@ -177,6 +186,7 @@ COMMANDS: dict[str, tuple[type[Args], Callable[[Any, Memory, Any], Any], bool]] 
     "scms.list": (ListArgs, lambda s, m, a: [m.describe(p) for p in m.list(a.tier)], False),
     "scms.recall": (RecallArgs, recall, False),
     "scms.export": (ExportArgs, export, False),
+    "scms.import": (ImportArgs, import_paths, True),
     "scms.closeSession": (NoArgs, close_session, True),
     "scms.status": (NoArgs, status, False),
 }

@@ -18,7 +18,8 @@ from scms.lsp.commands import COMMANDS, parse_args
 from scms.lsp.server import UNAVAILABLE, ScmsServer, server
 
 log = logging.getLogger("scms")
-LONG_COMMANDS = {"scms.closeSession": "SCMS: closing the session", "scms.promoteEligible": "SCMS: promoting"}
+LONG_COMMANDS = {"scms.closeSession": "SCMS: closing the session", "scms.promoteEligible": "SCMS: promoting",
+                 "scms.export": "SCMS: exporting rule files", "scms.import": "SCMS: importing"}
 
 
 async def run_command(ls: ScmsServer, name: str, args: tuple[Any, ...]) -> Any:
@@ -65,7 +66,7 @@ def _ids(result: Any) -> list[str]:
     if isinstance(result, list):
         return [item["id"] for item in result if isinstance(item, dict) and "id" in item]
     if isinstance(result, dict):
-        return [p["id"] for key in ("promoted", "archived") for p in result.get(key, [])]
+        return [p["id"] for key in ("promoted", "archived", "imported") for p in result.get(key, [])]
     return []
 
 

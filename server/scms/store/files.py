@@ -14,6 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from scms.atomic import atomic_write, fsync_folder
 from scms.model import Evidence, Kind, Pattern
+from scms.secrets import check_text
 
 _FENCE = re.compile(r"^(`{3,})([\w+#.-]*)\s*$")
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -55,6 +56,12 @@ def render(pattern: Pattern) -> str:
         parts += [pattern.body.strip("\n"), ""]
     parts += [f"{fence}{language}", pattern.snippet.rstrip("\n"), fence, ""]
     return "\n".join(parts)
+
+
+def check_secrets(pattern: Pattern) -> None:
+    """Refuse a pattern whose file would hold a secret: InvalidInput naming `.scms/patterns/<file>`, the line
+    of that file (as `render` would write it) and the kind of secret. Nothing is written either way."""
+    check_text(render(pattern), f".scms/patterns/{file_name(pattern)}", field="patternId")
 
 
 def fence_for(code: str) -> str:

@@ -59,21 +59,40 @@ def promote(ws: Workspace, pattern_id: str, *, auto: bool = False) -> Pattern:
         pattern = _get(conn, pattern_id)
         if pattern.tier is not Tier.SESSION:
             raise InvalidState(f"pattern {pattern_id} is {pattern.tier.value}; only session patterns are promoted")
+        files.check_secrets(_as_promoted(ws, pattern))  # before the event: a refusal leaves it a candidate
         after = _append_moving_file(ws, conn, pattern.id, EventType.PROMOTED, {"auto": auto})
     _settle_files(ws, [after.id])
     return after
 
 
 def promote_eligible(ws: Workspace) -> list[Pattern]:
-    """Every candidate with enough accepted uses (and more accepts than rejects) goes to the validated tier."""
+    """Every candidate with enough accepted uses (and more accepts than rejects) goes to the validated tier,
+    but for one whose file would hold a secret: that one stays a candidate (see `promote_eligible_held`)."""
+    return promote_eligible_held(ws)[0]
+
+
+def promote_eligible_held(ws: Workspace) -> tuple[list[Pattern], list[tuple[Pattern, str]]]:
+    """`promote_eligible`, also returning the eligible candidates held back, each with the reason (the file,
+    the line and the kind of secret it would have written)."""
     threshold = ws.settings.promotion_threshold
     promoted: list[Pattern] = []
+    held: list[tuple[Pattern, str]] = []
     with ws.db.write() as conn:
         for pattern in _patterns(conn, Tier.SESSION):
             if pattern.accepted_uses >= threshold and pattern.accepted_uses > pattern.rejected_uses:
+                try:
+                    files.check_secrets(_as_promoted(ws, pattern))
+                except InvalidInput as err:
+                    held.append((pattern, str(err)))
+                    continue
                 promoted.append(_append_moving_file(ws, conn, pattern.id, EventType.PROMOTED, {"auto": True}))
     _settle_files(ws, [p.id for p in promoted])
-    return promoted
+    return promoted, held
+
+
+def _as_promoted(ws: Workspace, pattern: Pattern) -> Pattern:
+    """The pattern as its file would be written once promoted (same lines as the file `_settle` writes)."""
+    return pattern.model_copy(update={"tier": Tier.VALIDATED, "promoted": pattern.promoted or ws.clock()})
 
 
 def demote(ws: Workspace, pattern_id: str) -> Pattern:

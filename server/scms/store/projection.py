@@ -39,6 +39,8 @@ def apply(pattern: Pattern | None, event: Event) -> Pattern | None:
                 "decay_anchor": ts,
             }
         )
+    if kind is EventType.IMPORTED:
+        return pattern if pattern is not None else _imported(payload, ts)
     if pattern is None:
         return None
     p = pattern.model_copy(deep=True)
@@ -73,6 +75,18 @@ def apply(pattern: Pattern | None, event: Event) -> Pattern | None:
             p.promoted = ts
             p.accepted_uses = max(p.accepted_uses, int(fields.get("accepted_uses", 0)))
     return p
+
+
+def _imported(payload: dict[str, Any], ts: datetime) -> Pattern:
+    """A pattern from an import: its tier, counts and dates as the source gave them; decay counts from the
+    import (as from a restore), so an old but live memory is not archived by the next sweep."""
+    created = payload.get("created") or ts
+    return Pattern.model_validate({
+        **payload["pattern"], "tier": payload["tier"], "status": payload["status"],
+        "accepted_uses": payload.get("accepted_uses", 0), "last_accepted": payload.get("last_accepted"),
+        "promoted": payload.get("promoted") or (ts if payload["tier"] == Tier.VALIDATED.value else None),
+        "created": created, "updated": ts, "decay_anchor": ts,
+    })
 
 
 def _add_evidence(p: Pattern, raw: dict[str, Any] | None) -> None:

@@ -90,6 +90,12 @@ class Memory:
         """What the last look at the validated files found wrong (malformed files, files left pending)."""
         return list(self._last_sync.warnings)
 
+    @property
+    def conflicts(self) -> list[dict[str, Any]]:
+        """Validated files git left with conflict markers at the last look: each file (its absolute path), the
+        line of its first marker, and the pattern that keeps its last state until the merge is resolved."""
+        return [{"path": str(c.path), "line": c.line, "patternId": c.pattern_id} for c in self._last_sync.conflicts]
+
     def close(self) -> None:
         """Stop the background work, save the model and the indexes (what cannot be saved is rebuilt or caught
         up at the next start), and close the store, whatever fails on the way."""

@@ -42,6 +42,7 @@ class ScmsServer(LanguageServer):
         self.model_task: asyncio.Future | None = None
         self.pending_edits: dict[str, asyncio.Future] = {}
         self.loop_thread: int | None = None
+        self.conflicted: set[str] = set()  # pattern files shown with a conflict diagnostic
 
     async def memory_ready(self) -> Memory:
         """The opened memory, waiting for it while it opens; a clear error when there is none."""

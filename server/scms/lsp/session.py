@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
@@ -72,6 +73,7 @@ async def _open_memory(ls: ScmsServer, report: Any) -> None:
         ls.memory.settings = ls.settings
     for warning in ls.memory.problems:
         ls.tell(types.MessageType.Warning, f"SCMS: {warning}")
+    _show_conflicts(ls, ls.memory)
     tiers = ls.memory.status()["tiers"]
     log.info("SCMS memory ready at %s: %d session, %d validated, %d archived; recall is lexical",
              ls.memory.store_path, tiers["session"], tiers["validated"], tiers["archive"])
@@ -148,10 +150,28 @@ async def did_change_watched_files(ls: ScmsServer, params: types.DidChangeWatche
     report = await asyncio.to_thread(memory.sync_files)
     for warning in report.warnings:
         ls.tell(types.MessageType.Warning, f"SCMS: {warning}")
+    _show_conflicts(ls, memory)
     if report.changed:
         log.info("validated patterns reloaded from disk: %d new, %d changed, %d removed",
                  len(report.imported), len(report.updated), len(report.removed))
         ls.changed("files", report.imported + report.updated + report.removed)
+
+
+def _show_conflicts(ls: ScmsServer, memory: Memory) -> None:
+    """An error diagnostic on each pattern file git left with conflict markers; cleared once it is resolved."""
+    now = {}
+    for conflict in memory.conflicts:
+        line = max(0, conflict["line"] - 1)
+        where = types.Range(start=types.Position(line=line, character=0), end=types.Position(line=line, character=7))
+        now[Path(conflict["path"]).as_uri()] = [types.Diagnostic(
+            range=where, severity=types.DiagnosticSeverity.Error, source="SCMS",
+            message="git left conflict markers in this pattern file: resolve the conflict and commit; until then "
+                    "the pattern keeps its last state")]
+    for uri in set(ls.conflicted) - set(now):
+        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+    for uri, diagnostics in now.items():
+        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
+    ls.conflicted = set(now)
 
 
 async def _watch_pattern_files(ls: ScmsServer) -> None:

@@ -138,6 +138,41 @@ def scan(directory: Path) -> tuple[dict[str, PatternFile], list[str]]:
     return found, warnings
 
 
+_CONFLICT = re.compile(r"^<{7}(?: |$)", re.M)  # with a closing `>>>>>>>` line after it: a merge git left
+_CONFLICT_END = re.compile(r"^>{7}(?: |$)", re.M)
+_FRONT_ID = re.compile(r"^id:\s*['\"]?([A-Za-z0-9_-]{1,64})['\"]?\s*$", re.M)
+_NAME_ID = re.compile(r"-([A-Za-z0-9_]{1,64})\.md$")
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A pattern file that git left with conflict markers: its pattern keeps its last state until it is resolved."""
+
+    path: Path
+    line: int  # 1-based, of the first marker
+    pattern_id: str | None
+
+
+def conflicts(directory: Path) -> list[Conflict]:
+    """Every pattern file holding git conflict markers (a `<<<<<<<` line, later a `>>>>>>>` line)."""
+    found = []
+    for path in sorted(directory.glob("*.md")) if directory.is_dir() else []:
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        marker = _conflict(text)
+        if marker:
+            named = _FRONT_ID.search(text) or _NAME_ID.search(path.name)
+            found.append(Conflict(path, text.count("\n", 0, marker.start()) + 1, named.group(1) if named else None))
+    return found
+
+
+def _conflict(text: str) -> re.Match | None:
+    start = _CONFLICT.search(text)
+    return start if start and _CONFLICT_END.search(text, start.end()) else None
+
+
 def _read_all(directory: Path) -> tuple[list[PatternFile], list[str]]:
     parsed: list[PatternFile] = []
     warnings: list[str] = []
@@ -147,7 +182,13 @@ def _read_all(directory: Path) -> tuple[list[PatternFile], list[str]]:
         if path.name.startswith("."):
             continue
         try:
-            parsed.append(parse(path.read_text(encoding="utf-8"), path))
+            text = path.read_text(encoding="utf-8")
+            if (marker := _conflict(text)) is not None:
+                line = text.count("\n", 0, marker.start()) + 1
+                warnings.append(f"{path.name}: has git conflict markers (line {line}); resolve the conflict and "
+                                "commit — its pattern keeps its last state until then")
+                continue
+            parsed.append(parse(text, path))
         except (OSError, UnicodeDecodeError) as err:
             warnings.append(f"{path.name}: cannot be read ({err}); skipped")
         except MalformedPatternFile as err:

@@ -11,6 +11,7 @@ from typing import Any
 from scms.errors import InvalidInput, InvalidState, NotFound, StoreError
 from scms.model import EventType, Kind, Pattern, Tier
 from scms.store import files, projection
+from scms.store.files import Conflict
 from scms.store.retention import retention
 from scms.store.source import CodeRange, outside_workspace
 from scms.store.workspace import Workspace
@@ -138,6 +139,7 @@ class SyncReport:
     removed: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)  # pattern id -> the name of its file in patterns/
+    conflicts: list[Conflict] = field(default_factory=list)  # files git left with conflict markers
 
     @property
     def changed(self) -> bool:
@@ -152,6 +154,8 @@ def sync_files(ws: Workspace) -> SyncReport:
         found, warnings = files.scan(ws.patterns_dir)
         report.warnings += warnings
         report.files = {pattern_id: pattern_file.path.name for pattern_id, pattern_file in found.items()}
+        report.conflicts = files.conflicts(ws.patterns_dir)
+        held = {conflict.pattern_id for conflict in report.conflicts}  # not removed: only waiting for a merge
         now = ws.clock()
         for pattern_id, pattern_file in found.items():
             if pattern_id in pending:
@@ -170,7 +174,7 @@ def sync_files(ws: Workspace) -> SyncReport:
                                   {"fields": changes, "file": pattern_file.path.name}, now)
                 report.updated.append(pattern_id)
         for pattern in _patterns(conn, Tier.VALIDATED):
-            if pattern.id not in found and pattern.id not in pending:
+            if pattern.id not in found and pattern.id not in pending and pattern.id not in held:
                 projection.append(conn, EventType.FILE_REMOVED, pattern.id, {}, now)
                 report.removed.append(pattern.id)
     return report

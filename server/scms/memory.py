@@ -21,13 +21,14 @@ from scms.background import background_priority
 from scms.recall.engine import RecallEngine
 from scms.recall.ranking import Recalled
 from scms.store import lifecycle, queries
-from scms.store.files import fence_for, file_name
+from scms.store.files import file_name
 from scms.store.lifecycle import SyncReport
 from scms.store.projection import now_utc
 from scms.store.report import session_report
 from scms.store.retention import retention
 from scms.store.source import CodeRange, code_of_lines, code_range, read_range, read_text
 from scms.store.workspace import Workspace, find_root
+from scms.text import fence_for
 
 __all__ = ["CodeRange", "Memory", "Recalled", "SyncReport", "fence_for", "find_root", "read_code"]
 

@@ -1,6 +1,6 @@
 """Text helpers shared by the layers (a leaf: it imports nothing from scms): identifiers split into
-lower-case subwords, the terms the lexical index keeps, hashes of content, and the text a pattern is
-embedded from."""
+lower-case subwords, the terms the lexical index keeps, hashes of content, the text a pattern is
+embedded from, and the markdown fence a snippet needs."""
 
 from __future__ import annotations
 
@@ -39,3 +39,8 @@ def content_hash(text: str) -> str:
 def pattern_text(title: str, body: str, snippet: str) -> str:
     """What a pattern is embedded from: its title, note and snippet."""
     return "\n".join(part for part in (title, body, snippet) if part)
+
+
+def fence_for(code: str) -> str:
+    """A markdown fence longer than any run of backticks inside the code (at least three)."""
+    return "`" * max(3, max((len(run) for run in re.findall(r"`+", code)), default=0) + 1)

@@ -7,9 +7,9 @@ import re
 import unicodedata
 
 from scms.model import Pattern
+from scms.store.files import file_name
 
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
-_STORE_SLUG = re.compile(r"[^a-z0-9]+")
 SLUG_MAX = 48
 
 
@@ -39,6 +39,5 @@ def unique_stems(patterns: list[Pattern]) -> dict[str, str]:
 
 
 def source_file(pattern: Pattern) -> str:
-    """The pattern's file in the validated tier, named as the store names it (`<slug>-<id>.md`)."""
-    name = _STORE_SLUG.sub("-", pattern.title.lower()).strip("-")[:48].rstrip("-") or "pattern"
-    return f".scms/patterns/{name}-{pattern.id}.md"
+    """The pattern's file in the validated tier, as the store names it."""
+    return f".scms/patterns/{file_name(pattern)}"

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from scms.export import lesson, scope
 from scms.export.naming import source_file
 from scms.model import Kind, Pattern
+from scms.text import fence_for
 
 KIND_ORDER = {kind: index for index, kind in enumerate(Kind)}  # pattern, convention, anti_pattern, failure
 KIND_HEADINGS = {Kind.PATTERN: "Patterns", Kind.CONVENTION: "Conventions", Kind.ANTI_PATTERN: "Anti-patterns",
@@ -18,11 +17,6 @@ KIND_LABELS = {Kind.PATTERN: "pattern", Kind.CONVENTION: "convention", Kind.ANTI
 def ordered(patterns: list[Pattern]) -> list[Pattern]:
     """By kind (pattern, convention, anti-pattern, failure), then title (case-blind), then id."""
     return sorted(patterns, key=lambda p: (KIND_ORDER[p.kind], p.title.casefold(), p.title, p.id))
-
-
-def fence_for(code: str) -> str:
-    """A backtick fence longer than any run of backticks inside the code (at least three)."""
-    return "`" * max(3, max((len(run) for run in re.findall(r"`+", code)), default=0) + 1)
 
 
 def one_line(text: str) -> str:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 
-from scms.importing.common import (Block, Item, Parsed, ParseError, clean_title, exported_items, fenced_blocks,
+from scms.importing.common import (Block, Item, Parsed, ParseError, clean_title, fenced_blocks,
                                    has_marker,
                                    headings, language_of, parse_count, parse_date, split_snippet,
                                    strip_comments, tag_list)
+from scms.importing.exported import exported_items
 from scms.model import Kind, Status
 
 _FIELD = re.compile(r"^\s*(?:[-*]\s+)?\*\*([^*\n]{1,40}?):?\*\*:?\s*(.*?)\s*$")

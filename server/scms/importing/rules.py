@@ -16,10 +16,11 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
-from scms.importing.common import (Item, Parsed, ParseError, clean_title, exported_items, has_marker, headings,
+from scms.importing.common import (Item, Parsed, ParseError, clean_title, has_marker, headings,
                                    language_of,
                                    languages_of_globs, merge_languages, split_front_matter, split_snippet,
                                    strip_comments, tag_list)
+from scms.importing.exported import exported_items
 from scms.model import Kind, Status
 
 _BEGIN = re.compile(r"<!--\s*scms:begin.*?-->", re.S | re.I)

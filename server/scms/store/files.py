@@ -15,6 +15,7 @@ from pydantic import TypeAdapter, ValidationError
 from scms.atomic import atomic_write, fsync_folder
 from scms.model import Evidence, Kind, Pattern
 from scms.secrets import check_text
+from scms.text import fence_for
 
 _FENCE = re.compile(r"^(`{3,})([\w+#.-]*)\s*$")
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -62,11 +63,6 @@ def check_secrets(pattern: Pattern) -> None:
     """Refuse a pattern whose file would hold a secret: InvalidInput naming `.scms/patterns/<file>`, the line
     of that file (as `render` would write it) and the kind of secret. Nothing is written either way."""
     check_text(render(pattern), f".scms/patterns/{file_name(pattern)}", field="patternId")
-
-
-def fence_for(code: str) -> str:
-    """A markdown fence longer than any run of backticks inside the code."""
-    return "`" * max(3, max((len(run) for run in re.findall(r"`+", code)), default=0) + 1)
 
 
 def parse(text: str, path: Path) -> PatternFile:

@@ -72,7 +72,7 @@ def import_paths(ws: Workspace, paths: list[Path]) -> ImportReport:
                     if pattern is not None and pattern.tier is Tier.VALIDATED:
                         validated.append(pattern.id)
     if validated:
-        lifecycle._settle_files(ws, validated)  # the files follow the committed events, as after a promote
+        lifecycle.settle_files(ws, validated)  # the files follow the committed events, as after a promote
     return report
 
 
@@ -153,7 +153,7 @@ def _import_item(ws: Workspace, conn: Any, known: "_Known", rel: str, item: Item
     status = Status.VALIDATED if item.exported and item.status is Status.CANDIDATE else item.status
     tier = _TIER[status]
     pattern_id = item.pattern_id if (item.pattern_id and _ID.fullmatch(item.pattern_id)
-                                     and item.pattern_id not in known.ids) else lifecycle._new_id(conn)
+                                     and item.pattern_id not in known.ids) else lifecycle.new_id(conn)
     created = item.first_used or item.last_used
     payload = {
         "pattern": {"id": pattern_id, "title": " ".join(item.title.split())[:200], "body": item.body.strip("\n"),
@@ -165,7 +165,7 @@ def _import_item(ws: Workspace, conn: Any, known: "_Known", rel: str, item: Item
         "source": {"path": rel, "key": item.key, "hash": digest},
     }
     if tier is Tier.VALIDATED:
-        pattern = lifecycle._append_moving_file(ws, conn, pattern_id, EventType.IMPORTED, payload)
+        pattern = lifecycle.append_moving_file(ws, conn, pattern_id, EventType.IMPORTED, payload)
     else:
         _, pattern = projection.append(conn, EventType.IMPORTED, pattern_id, payload, now)
     assert pattern is not None

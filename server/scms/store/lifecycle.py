@@ -25,7 +25,7 @@ def remember(ws: Workspace, code: CodeRange, *, title: str | None = None, note: 
     if not title:
         raise InvalidInput("title must not be blank", field="title")
     with ws.db.write() as conn:
-        pattern_id = _new_id(conn)
+        pattern_id = new_id(conn)
         pattern = {
             "id": pattern_id, "title": title, "body": note.strip("\n"), "snippet": code.text, "kind": kind.value,
             "languages": [code.language] if code.language else [], "tags": sorted(set(tags or [])),
@@ -55,14 +55,14 @@ def reject(ws: Workspace, pattern_id: str, code: CodeRange | None = None, reason
 
 
 def promote(ws: Workspace, pattern_id: str, *, auto: bool = False) -> Pattern:
-    """To the validated tier: the event commits first, then its file is written (see `_settle_files`)."""
+    """To the validated tier: the event commits first, then its file is written (see `settle_files`)."""
     with ws.db.write() as conn:
         pattern = _get(conn, pattern_id)
         if pattern.tier is not Tier.SESSION:
             raise InvalidState(f"pattern {pattern_id} is {pattern.tier.value}; only session patterns are promoted")
         files.check_secrets(_as_promoted(ws, pattern))  # before the event: a refusal leaves it a candidate
-        after = _append_moving_file(ws, conn, pattern.id, EventType.PROMOTED, {"auto": auto})
-    _settle_files(ws, [after.id])
+        after = append_moving_file(ws, conn, pattern.id, EventType.PROMOTED, {"auto": auto})
+    settle_files(ws, [after.id])
     return after
 
 
@@ -86,8 +86,8 @@ def promote_eligible_held(ws: Workspace) -> tuple[list[Pattern], list[tuple[Patt
                 except InvalidInput as err:
                     held.append((pattern, str(err)))
                     continue
-                promoted.append(_append_moving_file(ws, conn, pattern.id, EventType.PROMOTED, {"auto": True}))
-    _settle_files(ws, [p.id for p in promoted])
+                promoted.append(append_moving_file(ws, conn, pattern.id, EventType.PROMOTED, {"auto": True}))
+    settle_files(ws, [p.id for p in promoted])
     return promoted, held
 
 
@@ -198,16 +198,16 @@ def _transition(ws: Workspace, pattern_id: str, type_: EventType, payload: dict[
             raise InvalidState(f"pattern {pattern_id} is {pattern.tier.value}: {refusal}")
         moves_file = drop_file and pattern.tier is Tier.VALIDATED
         if moves_file:
-            after = _append_moving_file(ws, conn, pattern.id, type_, payload)
+            after = append_moving_file(ws, conn, pattern.id, type_, payload)
         else:
             _, after = projection.append(conn, type_, pattern.id, payload, ws.clock())
     assert after is not None
     if moves_file:
-        _settle_files(ws, [after.id])
+        settle_files(ws, [after.id])
     return after
 
 
-def _append_moving_file(ws: Workspace, conn: sqlite3.Connection, pattern_id: str, type_: EventType,
+def append_moving_file(ws: Workspace, conn: sqlite3.Connection, pattern_id: str, type_: EventType,
                         payload: dict[str, Any]) -> Pattern:
     """Append an event that moves the pattern into or out of the validated tier, marking its file as pending."""
     _, after = projection.append(conn, type_, pattern_id, payload, ws.clock())
@@ -216,7 +216,7 @@ def _append_moving_file(ws: Workspace, conn: sqlite3.Connection, pattern_id: str
     return after
 
 
-def _settle_files(ws: Workspace, pattern_ids: list[str]) -> None:
+def settle_files(ws: Workspace, pattern_ids: list[str]) -> None:
     """After their events committed, make each file follow its pattern's tier; what fails stays pending.
 
     A crash or an I/O error between the commit and the file leaves the mark, and the next open
@@ -281,7 +281,7 @@ def _patterns(conn: sqlite3.Connection, tier: Tier | None) -> list[Pattern]:
     return [Pattern.model_validate_json(row[0]) for row in rows]
 
 
-def _new_id(conn: sqlite3.Connection) -> str:
+def new_id(conn: sqlite3.Connection) -> str:
     while True:
         candidate = secrets.token_hex(4)
         if conn.execute("SELECT 1 FROM patterns WHERE id = ?", (candidate,)).fetchone() is None:

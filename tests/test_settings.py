@@ -9,13 +9,14 @@ from scms.config import Settings, settings_from
 
 MANIFEST = json.loads((Path(__file__).resolve().parent.parent / "package.json").read_text())
 PROPERTIES = MANIFEST["contributes"]["configuration"]["properties"]
+CLIENT_ONLY = ("server.", "mcp.")  # read by the extension only (launch.ts CLIENT_ONLY)
 
 
 def client_options(flat: dict) -> dict:
-    """What the extension sends (extension/src/launch.ts initializationOptions): dotted keys nested, server.* kept."""
+    """What the extension sends (extension/src/launch.ts initializationOptions): dotted keys nested, client-only kept."""
     options: dict = {}
     for key, value in flat.items():
-        if key.startswith("server."):
+        if key.startswith(CLIENT_ONLY):
             continue
         *parents, last = key.split(".")
         target = options
@@ -31,7 +32,7 @@ def test_the_manifest_defaults_are_valid_server_settings_and_equal_the_servers_d
     assert problems == []
     defaults = Settings().model_dump(by_alias=True)
     for key, value in flat.items():
-        if key.startswith("server."):
+        if key.startswith(CLIENT_ONLY):
             continue
         node = defaults
         for part in key.split("."):

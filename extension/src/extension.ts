@@ -1,7 +1,9 @@
-// SCMS for VS Code and Cursor: starts the language server and wires its commands, tree view and status bar.
+// SCMS for VS Code and Cursor: starts the language server and wires its commands, tree view and status bar, and
+// offers the same memory to the editor's agents as an MCP server.
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
 import { settingsNeedingRestart } from './launch';
+import { McpOffer } from './mcp';
 import { MemoryTree } from './memoryTree';
 import { Messages } from './messages';
 import { Status } from './patterns';
@@ -35,6 +37,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   });
   scms.onDidChangeMemory(() => void refresh());
   registerCommands(context, scms, messages, () => void refresh());
+  const mcp = new McpOffer(scms, log, String(context.extension.packageJSON.version));
+  context.subscriptions.push(mcp);
+  mcp.register();
 
   let restartOffered = false;
   context.subscriptions.push(vscode.workspace.onDidChangeConfiguration((event) => {

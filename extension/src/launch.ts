@@ -1,5 +1,5 @@
-// Launch logic without the `vscode` module, so Node's test runner can test it: the server's command line,
-// the initialization options built from the settings, which setting changes need a restart, and which
+// Launch logic without the `vscode` module, so Node's test runner can test it: the server's and the MCP
+// server's command lines, the initialization options built from the settings, which setting changes need a restart, and which
 // messages pop up.
 
 export function serverCommandLine(interpreter: string[], extraArgs: string[] = []): { command: string; args: string[] } {
@@ -7,14 +7,26 @@ export function serverCommandLine(interpreter: string[], extraArgs: string[] = [
   return { command, args: [...rest, '-m', 'scms', 'serve', ...extraArgs] };
 }
 
+/** The MCP server over the same memory (`scms mcp`, stdio), for the editor's agents: same Python, this folder. */
+export function mcpCommandLine(interpreter: string[], folder: string): { command: string; args: string[]; cwd: string } {
+  const [command, ...rest] = interpreter;
+  return { command, args: [...rest, '-m', 'scms', 'mcp', '--workspace', folder], cwd: folder };
+}
+
+/** The id of the MCP server definition provider: `contributes.mcpServerDefinitionProviders` must name it. */
+export const MCP_PROVIDER_ID = 'scms.memory';
+
+/** Settings only the extension reads, never sent to the language server. */
+const CLIENT_ONLY = ['server.', 'mcp.'];
+
 /**
  * The server's initialization options from the flat settings (`promotionThreshold`,
- * `retention.archiveBelow`, …): dotted keys become nested objects; client-only keys (`server.*`) stay here.
+ * `retention.archiveBelow`, …): dotted keys become nested objects; client-only keys (`server.*`, `mcp.*`) stay here.
  */
 export function initializationOptions(flat: Record<string, unknown>): Record<string, unknown> {
   const options: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(flat)) {
-    if (key.startsWith('server.') || value === undefined) continue;
+    if (CLIENT_ONLY.some((prefix) => key.startsWith(prefix)) || value === undefined) continue;
     const parts = key.split('.');
     let target = options;
     for (const part of parts.slice(0, -1)) {

@@ -3,10 +3,17 @@ import * as vscode from 'vscode';
 import { ExecuteCommandRequest, LanguageClient, State } from 'vscode-languageclient/node';
 import { MemoryChange, createClient, forgetCrashes } from './client';
 import { prepareInterpreter } from './environment';
+import { Interpreter } from './interpreter';
 import { initializationOptions, serverCommandLine, settingKeys } from './launch';
 import { Messages } from './messages';
 
 export type ServerState = 'starting' | 'running' | 'stopped' | 'failed';
+
+/** The Python that passed the health check for the last start, and the folder the server serves. */
+export interface Launch {
+  interpreter: Interpreter;
+  folder: vscode.Uri;
+}
 
 export const NO_FOLDER = "Open a folder first: SCMS keeps its memory in the folder's .scms/ directory.";
 
@@ -17,15 +24,31 @@ export class Server implements vscode.Disposable {
   private stopExpected = false; // our own stop, or the client's automatic restart: its Stopped is not a failure
   private readonly stateEmitter = new vscode.EventEmitter<ServerState>();
   private readonly changeEmitter = new vscode.EventEmitter<MemoryChange>();
+  private readonly launchEmitter = new vscode.EventEmitter<void>();
   readonly onDidChangeState = this.stateEmitter.event;
   readonly onDidChangeMemory = this.changeEmitter.event;
+  /** The Python or the folder the server runs with changed (the MCP server follows them). */
+  readonly onDidChangeLaunch = this.launchEmitter.event;
   state: ServerState = 'starting';
+  private launched: Launch | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly log: vscode.LogOutputChannel,
     private readonly messages: Messages,
   ) {}
+
+  /** What the last start ran with; undefined: no folder, or no Python that can run scms. */
+  get launch(): Launch | undefined {
+    return this.launched;
+  }
+
+  private setLaunch(launch: Launch | undefined): void {
+    const key = (l: Launch | undefined) => (l ? JSON.stringify([l.interpreter.command, l.folder.toString()]) : '');
+    const changed = key(launch) !== key(this.launched);
+    this.launched = launch;
+    if (changed) this.launchEmitter.fire();
+  }
 
   private setState(state: ServerState): void {
     if (state === this.state) return;
@@ -51,11 +74,13 @@ export class Server implements vscode.Disposable {
     const folder = vscode.workspace.workspaceFolders?.[0];
     if (!folder) {
       this.log.info('no folder is open: SCMS starts when one is');
+      this.setLaunch(undefined);
       this.setState('stopped');
       return;
     }
     this.setState('starting');
     const interpreter = await prepareInterpreter(this.context, this.messages, this.log, folder.uri);
+    this.setLaunch(interpreter && { interpreter, folder: folder.uri });
     if (!interpreter) return this.setState('failed');
     this.log.info(`Python for the server (${interpreter.source}): ${interpreter.command.join(' ')}`);
     const { command, args } = serverCommandLine(interpreter.command);

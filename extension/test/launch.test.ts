@@ -8,7 +8,8 @@ import {
   Probe, checkInterpreterSetting, compareVersions, judgeProbe, parseProbe, planLaunch,
 } from '../src/interpreter';
 import {
-  RESTART_SETTINGS, initializationOptions, serverCommandLine, settingKeys, settingsNeedingRestart, shouldPopUp,
+  MCP_PROVIDER_ID, RESTART_SETTINGS, initializationOptions, mcpCommandLine, serverCommandLine, settingKeys, settingsNeedingRestart,
+  shouldPopUp,
 } from '../src/launch';
 import { outputTail, privateEnvironment, privateEnvironmentSteps } from '../src/privateEnvironment';
 
@@ -108,6 +109,22 @@ test('the server command line keeps the interpreter arguments first', () => {
   assert.deepEqual(serverCommandLine(['/py', '-X', 'utf8']), { command: '/py', args: ['-X', 'utf8', '-m', 'scms', 'serve'] });
 });
 
+test('the MCP server runs on the same Python, with its arguments first, for the folder and in it', () => {
+  assert.deepEqual(mcpCommandLine(['/py', '-X', 'utf8'], '/home/me/project with space'), {
+    command: '/py',
+    args: ['-X', 'utf8', '-m', 'scms', 'mcp', '--workspace', '/home/me/project with space'],
+    cwd: '/home/me/project with space',
+  });
+  assert.deepEqual(mcpCommandLine(['python3'], '/w').args, ['-m', 'scms', 'mcp', '--workspace', '/w']);
+});
+
+test('the manifest contributes the MCP provider the extension registers, and its on/off setting', () => {
+  assert.deepEqual(manifest.contributes.mcpServerDefinitionProviders.map((p: { id: string }) => p.id), [MCP_PROVIDER_ID]);
+  assert.ok(manifest.contributes.mcpServerDefinitionProviders[0].label);
+  assert.equal(manifest.contributes.configuration.properties['scms.mcp.enabled'].default, true);
+  assert.match(manifest.engines.vscode, /^\^1\.82\./); // feature-detected, so Cursor's older engine still installs it
+});
+
 test('probe verdicts say what to do', () => {
   assert.deepEqual(judgeProbe(['python3'], parseProbe('{"python": [3, 12], "scms": "0.1.0"}\n')), { ok: true, version: '0.1.0' });
   assert.equal(judgeProbe(['/venv/python'], parseProbe('{"python": [3, 12], "scms": "0.0.9"}'), '0.1.0').ok, false);
@@ -147,6 +164,7 @@ test('initialization options nest dotted settings and keep client-only ones out'
   const defaults = Object.fromEntries(settingKeys(manifest).map((key) => [key, manifest.contributes.configuration.properties[`scms.${key}`].default]));
   const options = initializationOptions(defaults);
   assert.equal(options.server, undefined);
+  assert.equal(options.mcp, undefined);
   assert.deepEqual(options.retention, { decayRateCandidate: 0.95, decayRateValidated: 1, archiveBelow: 0.1 });
   assert.equal(options.promotionThreshold, 2);
   assert.deepEqual(options.export, { targets: ['workspace_rules', 'cursor', 'copilot', 'agents', 'claude'], onChange: false });

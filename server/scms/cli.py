@@ -27,6 +27,14 @@ def main(argv: list[str] | None = None) -> int:
         from scms.lsp.main import serve  # pygls stays off every other command
 
         return serve(tcp=args.tcp)
+    if args.command == "mcp":
+        from scms.mcp import main_root, serve as serve_mcp  # the MCP SDK stays off every other command
+
+        root = main_root(args.workspace)
+        if not root.is_dir():
+            print(f"scms mcp: {root} is not a folder", file=sys.stderr)
+            return 2
+        return serve_mcp(root, embeddings=not args.lexical)
     from scms.terminal import run
 
     return run(args)
@@ -72,6 +80,8 @@ def _parser() -> argparse.ArgumentParser:
         "paths", nargs="+", metavar="PATH", help="a file or a folder (searched for files SCMS can read)")
     add("export", "write the validated patterns as rule files for AI assistants").add_argument(
         "--target", action="append", choices=TARGETS, help="one format (repeatable; default: all five)")
+    add("mcp", "run the MCP server for AI agents (stdio) on the workspace").add_argument(
+        "--lexical", action="store_true", help="recall by words only: no embedding model (saves ~350 MB)")
     p = add("serve", "run the language server (stdio unless --tcp)")
     p.add_argument("--tcp", metavar="HOST:PORT")
     return parser

@@ -27,5 +27,9 @@ class StoreError(ScmsError):
     """The store cannot be used: written by a newer schema, not a database, not writable."""
 
 
+class StoreBusy(StoreError):
+    """Another process holds the store's write lock for longer than SCMS waits; trying again later works."""
+
+
 class Unavailable(ScmsError):
     """A capability that is not there (yet, or on this machine); not the caller's fault."""

@@ -14,23 +14,23 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from scms.config import Settings
-from scms.errors import InvalidInput
+from scms.errors import InvalidInput, NotFound
 from scms.model import Kind, Pattern, Tier
 from scms.recall import ranking
 from scms.background import background_priority
 from scms.recall.engine import RecallEngine
 from scms.recall.ranking import Recalled
 from scms.store import lifecycle, queries
-from scms.store.files import file_name
+from scms.store.files import file_name, render
 from scms.store.lifecycle import SyncReport
 from scms.store.projection import now_utc
 from scms.store.report import session_report
 from scms.store.retention import retention
-from scms.store.source import CodeRange, code_of_lines, code_range, read_range, read_text
+from scms.store.source import CodeRange, code_of_lines, code_range, language_of, read_range, read_text
 from scms.store.workspace import Workspace, find_root
 from scms.text import fence_for
 
-__all__ = ["CodeRange", "Memory", "Recalled", "SyncReport", "fence_for", "find_root", "read_code"]
+__all__ = ["CodeRange", "Memory", "Recalled", "SyncReport", "fence_for", "find_root", "language_of", "read_code"]
 
 log = logging.getLogger("scms")
 _T = TypeVar("_T")
@@ -52,6 +52,8 @@ class Memory:
         self._last_sync = sync
         self._engine = RecallEngine(workspace)
         self._learning = None  # the memory model (scms.learn.service.ModelService) once embeddings are ready
+        with workspace.db.read() as conn:
+            self._followed = queries.newest_event(conn)  # the last event `follow_changes` has seen
 
     @classmethod
     def open(cls, root: Path, settings: Settings | None = None,
@@ -158,6 +160,22 @@ class Memory:
                  kind: Kind = Kind.PATTERN, tags: list[str] | None = None) -> Pattern:
         return lifecycle.remember(self._ws, code, title=title, note=note, kind=kind, tags=tags)
 
+    def propose(self, agent: str, *, title: str, note: str = "", code: str | CodeRange = "",
+                kind: Kind = Kind.PATTERN, tags: list[str] | None = None, languages: list[str] | None = None) -> Pattern:
+        """An AI agent's candidate: session tier only, marked as proposed by `agent`, from a range of a file or
+        from code in no file yet. Refused whole when its title, note or code holds a secret (nothing is stored)."""
+        from scms.secrets import check_text
+
+        text = code.text if isinstance(code, CodeRange) else code
+        for field, value in (("title", title), ("note", note), ("code", text)):
+            check_text(value, field, field)
+        if isinstance(code, CodeRange):
+            return lifecycle.remember(self._ws, code, title=title, note=note, kind=kind, tags=tags, proposed_by=agent)
+        if not text.strip() and not note.strip():
+            raise InvalidInput("give the pattern's code (or a file range) or a note", field="code")
+        return lifecycle.remember_text(self._ws, text, title=title, note=note, kind=kind, languages=languages,
+                                       tags=tags, proposed_by=agent)
+
     def accept(self, pattern_id: str, code: CodeRange | None = None) -> Pattern:
         pattern = lifecycle.accept(self._ws, pattern_id, code)
         self._learn(pattern, code, positive=True)
@@ -210,6 +228,17 @@ class Memory:
         return {"promoted": promoted, "archived": archived,
                 "report": session_report(tiers, self.settings.promotion_threshold, promoted, archived, close)}
 
+    def session_report(self) -> str:
+        """The closure report as it would read if the session closed now (what would be promoted and archived,
+        what is close to promotion); nothing changes."""
+        now, threshold = self._ws.clock(), self.settings.promotion_threshold
+        session = self.list(Tier.SESSION)
+        promoted = [p for p in session if self.eligible(p)]
+        archived = [p for p in session if not self.eligible(p)
+                    and retention(p, now, self.settings.retention).score < self.settings.retention.archive_below]
+        close = [p for p in session if 0 < p.accepted_uses < threshold]
+        return session_report(self._counts()[0], threshold, promoted, archived, close, preview=True)
+
     # reapplying what the team validated
 
     def export(self, targets: list[str] | None = None) -> dict[str, Any]:
@@ -231,6 +260,20 @@ class Memory:
         report = import_paths(self._ws, [Path(p) for p in paths])
         return {"imported": report.imported, "skipped": report.skipped}
 
+    def rules_text(self) -> str:
+        """WORKSPACE_RULES.md as the export writes it now, from the validated tier."""
+        from scms.export.formats import workspace_rules
+
+        return workspace_rules(self.list(Tier.VALIDATED))
+
+    def pattern_markdown(self, pattern_id: str) -> str:
+        """A validated pattern's file as it is written in `.scms/patterns/`."""
+        pattern = self.get(pattern_id)
+        if pattern.tier is not Tier.VALIDATED:
+            raise NotFound(f"{pattern_id} is not a validated pattern (it is in the {pattern.tier.value} tier)",
+                           field="id")
+        return render(pattern)
+
     def _follow(self, result: _T) -> _T:
         """With `export.onChange`, the rule files follow a change of the validated tier at once; a failed
         export is logged (the change itself is made), and the next export writes what this one could not."""
@@ -242,6 +285,20 @@ class Memory:
             except Exception as err:
                 log.warning("SCMS: the rule files could not follow the change: %s", err)
         return result
+
+    def follow_changes(self) -> list[str]:
+        """Catch up with what other processes committed (an agent through `scms mcp`, the CLI, another window):
+        the patterns changed since the last call (empty, and quick, when nothing was)."""
+        with self._ws.db.read() as conn:
+            newest = queries.newest_event(conn)
+            if newest == self._followed:
+                return []
+            changed = [row.id for row in queries.changed_patterns(conn, self._followed)]
+            self._engine.refresh(conn)
+        self._followed = newest
+        if self._learning is not None:
+            self._learning.wake()  # accepts and rejects logged elsewhere are learned here too
+        return changed
 
     def rebuild(self) -> int:
         return lifecycle.rebuild(self._ws)

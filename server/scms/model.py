@@ -76,6 +76,7 @@ class Pattern(BaseModel):
     accepted_uses: int = 0
     rejected_uses: int = 0
     rejected_contexts: list[str] = Field(default_factory=list)  # content hashes where it was rejected
+    proposed_by: str | None = None  # the AI agent that proposed it (through `scms mcp`); None: a person did
 
     @field_validator("body")
     @classmethod

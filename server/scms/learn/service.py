@@ -136,6 +136,11 @@ class ModelService:
                 self._texts[event_id] = text
             self._wake.put(True)
 
+    def wake(self) -> None:
+        """Learn what was logged since the last event learned (another process's accepts and rejects)."""
+        if self.state == "ready":
+            self._wake.put(True)
+
     def _work(self) -> None:
         background_priority()
         while True:

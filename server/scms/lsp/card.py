@@ -31,7 +31,8 @@ def card(recalled: list[Recalled], uri: str, context_range: dict[str, Any]) -> s
         if p.tier is Tier.SESSION:
             links.append(command_link("Promote", "scms.promote", {"patternId": p.id}))
         uses = f"{p.accepted_uses} accepted use" + ("" if p.accepted_uses == 1 else "s")
-        section = [f"**SCMS** · *{BADGES[p.tier]}* · {uses} · {p.kind.value.replace('_', '-')}",
+        by = f" · proposed by {_escape(' '.join(p.proposed_by.split()))} (agent)" if p.proposed_by else ""
+        section = [f"**SCMS** · *{BADGES[p.tier]}* · {uses} · {p.kind.value.replace('_', '-')}{by}",
                    "", f"#### {_escape(' '.join(p.title.split()))}", "", " · ".join(links), ""]
         section += [f"*Why:* {reason}  " for reason in item.reasons]
         if p.body.strip():

@@ -29,9 +29,9 @@ async def run_command(ls: ScmsServer, name: str, args: tuple[Any, ...]) -> Any:
         parsed = parse_args(name, args)
         if name in LONG_COMMANDS:
             async with ls.progress(LONG_COMMANDS[name]):
-                result = await asyncio.to_thread(implementation, ls, memory, parsed)
+                result = await asyncio.to_thread(_run, implementation, ls, memory, parsed, changes)
         else:
-            result = await asyncio.to_thread(implementation, ls, memory, parsed)
+            result = await asyncio.to_thread(_run, implementation, ls, memory, parsed, changes)
     except (InvalidInput, NotFound, InvalidState) as err:
         raise JsonRpcInvalidParams(_naming_the_field(err)) from None
     except ScmsError as err:
@@ -50,6 +50,19 @@ async def run_command(ls: ScmsServer, name: str, args: tuple[Any, ...]) -> Any:
     if changes:
         ls.changed(name, _ids(result))
     return result
+
+
+def _run(implementation: Any, ls: ScmsServer, memory: Any, parsed: Any, changes: bool) -> Any:
+    """The command; then, for a change, the store's new events are taken as seen, so that following the store
+    tells the client only of others' changes (this one's it hears below)."""
+    try:
+        return implementation(ls, memory, parsed)
+    finally:
+        if changes:
+            try:
+                memory.follow_changes()
+            except Exception:  # only bookkeeping: the worst case is one more refresh of the views
+                log.debug("taking the command's events as seen failed", exc_info=True)
 
 
 def _naming_the_field(err: Any) -> str:

@@ -40,6 +40,7 @@ class ScmsServer(LanguageServer):
         self.unavailable: str | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.model_task: asyncio.Future | None = None
+        self.follow_task: asyncio.Future | None = None  # see following.py
         self.pending_edits: dict[str, asyncio.Future] = {}
         self.loop_thread: int | None = None
         self.conflicted: set[str] = set()  # pattern files shown with a conflict diagnostic

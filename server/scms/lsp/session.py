@@ -15,6 +15,7 @@ from lsprotocol import types
 from scms.config import settings_from
 from scms.errors import ScmsError
 from scms.lsp.documents import path_of
+from scms.lsp.following import follow_store
 from scms.lsp.guard import isolated
 from scms.lsp.server import ScmsServer, section, server
 from scms.memory import Memory
@@ -44,6 +45,7 @@ async def initialized(ls: ScmsServer, params: types.InitializedParams) -> None:
         ls.ready.set()
     if ls.memory is not None:
         ls.model_task = asyncio.ensure_future(_load_model(ls, ls.memory))  # the lexical index first of all
+        ls.follow_task = asyncio.ensure_future(follow_store(ls, ls.memory))
         await _watch_pattern_files(ls)
 
 

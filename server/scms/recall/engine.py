@@ -221,7 +221,7 @@ class RecallEngine(EmbeddingWorker):
             with self.ws.db.read() as conn:
                 vector = self._cached(conn, key)
         if vector is None:
-            vector = self.embedder.encode([text])[0]  # type: ignore[union-attr]
+            vector = self.embedder.encode([text], urgent=True)[0]  # type: ignore[union-attr]
         with self._lock:
             self._remember_context(key, vector)
         return vector

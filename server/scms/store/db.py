@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from scms.errors import StoreError
+from scms.errors import StoreBusy, StoreError
 
 MIGRATIONS: list[str] = [
     # 1: the event log and the pattern projection (with its lexical terms)
@@ -51,6 +53,8 @@ MIGRATIONS: list[str] = [
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+BUSY_MS = 5000  # SQLite's own wait for another process's write lock, per attempt
+ATTEMPTS = 3  # attempts to take the write lock, with a growing pause between them, before "busy" is said
 
 
 class Database:
@@ -70,7 +74,7 @@ class Database:
             self._check_version()
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = FULL")
-            self.conn.execute("PRAGMA busy_timeout = 10000")
+            self.conn.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
             self._migrate()
             self._reader()  # the opening thread's, now: a store that cannot be read fails here
         except sqlite3.DatabaseError as err:
@@ -101,7 +105,7 @@ class Database:
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction that holds the database's write lock from its start (BEGIN IMMEDIATE)."""
         with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
+            self._begin()
             try:
                 yield self.conn
             except BaseException:
@@ -109,6 +113,22 @@ class Database:
                 raise
             else:
                 self.conn.execute("COMMIT")
+
+    def _begin(self) -> None:
+        """BEGIN IMMEDIATE, waiting out another process's write (the language server, `scms mcp`, the CLI):
+        SQLite waits BUSY_MS each time, and a lock still held after ATTEMPTS is a clear StoreBusy."""
+        for attempt in range(ATTEMPTS):
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) and "busy" not in str(err):
+                    raise
+                if attempt + 1 < ATTEMPTS:
+                    time.sleep(0.05 * (2 ** attempt) * (1 + random.random()))
+        raise StoreBusy(f"the SCMS store {self.path} is busy: another process (an editor window, `scms mcp` or "
+                        f"the scms command) has held its write lock for over {ATTEMPTS * BUSY_MS // 1000} s. "
+                        "Nothing was changed; try again in a moment (the store itself is fine)")
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
@@ -127,7 +147,7 @@ class Database:
                     raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
                 conn = sqlite3.connect(self.path, isolation_level=None, timeout=10.0, check_same_thread=False)
                 conn.execute("PRAGMA query_only = ON")
-                conn.execute("PRAGMA busy_timeout = 10000")
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
                 reader = self._local.reader = (conn, threading.RLock())
                 self._readers.append(reader)
         return reader

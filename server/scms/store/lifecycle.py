@@ -9,7 +9,7 @@ from pathlib import PurePath
 from typing import Any
 
 from scms.errors import InvalidInput, InvalidState, NotFound, StoreError
-from scms.model import EventType, Kind, Pattern, Tier
+from scms.model import EventType, Evidence, Kind, Pattern, Tier
 from scms.store import files, projection
 from scms.store.files import Conflict
 from scms.store.retention import retention
@@ -18,19 +18,34 @@ from scms.store.workspace import Workspace
 
 
 def remember(ws: Workspace, code: CodeRange, *, title: str | None = None, note: str = "",
-             kind: Kind = Kind.PATTERN, tags: list[str] | None = None) -> Pattern:
-    """A new session-tier candidate from a code range."""
+             kind: Kind = Kind.PATTERN, tags: list[str] | None = None, proposed_by: str | None = None) -> Pattern:
+    """A new session-tier candidate from a code range (`proposed_by`: the agent that proposed it)."""
     _check_inside(ws, code)
-    title = " ".join((title or _default_title(code.text)).split())[:200]
+    return _remembered(ws, title or _default_title(code.text), note, code.text, kind,
+                       [code.language] if code.language else [], tags, [code.evidence], proposed_by)
+
+
+def remember_text(ws: Workspace, code: str, *, title: str, note: str = "", kind: Kind = Kind.PATTERN,
+                  languages: list[str] | None = None, tags: list[str] | None = None,
+                  proposed_by: str | None = None) -> Pattern:
+    """A new session-tier candidate from code that is in no file yet (an agent's proposal): no evidence."""
+    return _remembered(ws, title, note, code, kind, languages or [], tags, [], proposed_by)
+
+
+def _remembered(ws: Workspace, title: str, note: str, snippet: str, kind: Kind, languages: list[str],
+                tags: list[str] | None, evidence: list[Evidence], proposed_by: str | None) -> Pattern:
+    title = " ".join(title.split())[:200]
     if not title:
         raise InvalidInput("title must not be blank", field="title")
     with ws.db.write() as conn:
         pattern_id = new_id(conn)
         pattern = {
-            "id": pattern_id, "title": title, "body": note.strip("\n"), "snippet": code.text, "kind": kind.value,
-            "languages": [code.language] if code.language else [], "tags": sorted(set(tags or [])),
-            "evidence": [code.evidence.model_dump(mode="json")],
+            "id": pattern_id, "title": title, "body": note.strip("\n"), "snippet": snippet, "kind": kind.value,
+            "languages": languages, "tags": sorted(set(tags or [])),
+            "evidence": [e.model_dump(mode="json") for e in evidence],
         }
+        if proposed_by:
+            pattern["proposed_by"] = proposed_by
         _, created = projection.append(conn, EventType.REMEMBERED, pattern_id, {"pattern": pattern}, ws.clock())
     assert created is not None
     return created

@@ -8,14 +8,16 @@ from scms.model import Pattern
 
 
 def session_report(tiers: dict[str, int], threshold: int, promoted: list[Pattern], archived: list[Pattern],
-                   close: list[Pattern]) -> str:
-    """Markdown: the memory's counts now, then one section per kind of change."""
-    lines = ["# SCMS session report", "",
+                   close: list[Pattern], *, preview: bool = False) -> str:
+    """Markdown: the memory's counts now, then one section per kind of change (`preview`: the changes closing
+    the session now would make)."""
+    lines = ["# SCMS session report" + (" (if the session closed now)" if preview else ""), "",
              f"Memory now: {tiers['session']} session candidates, {tiers['validated']} validated, "
              f"{tiers['archive']} archived.", ""]
-    lines += _section("Promoted to the validated tier", promoted,
-                      lambda p: f"{p.accepted_uses} accepted uses; file in `.scms/patterns/`")
-    lines += _section("Archived by decay (restorable)", archived,
+    lines += _section("Would be promoted to the validated tier" if preview else "Promoted to the validated tier",
+                      promoted, lambda p: f"{p.accepted_uses} accepted uses; file in `.scms/patterns/`")
+    lines += _section("Would be archived by decay (restorable)" if preview else "Archived by decay (restorable)",
+                      archived,
                       lambda p: f"{p.accepted_uses} accepted, {p.rejected_uses} rejected")
     lines += _section(f"Close to promotion (needs {threshold} accepted uses)", close,
                       lambda p: f"{p.accepted_uses} of {threshold}")

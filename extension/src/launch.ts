@@ -7,10 +7,13 @@ export function serverCommandLine(interpreter: string[], extraArgs: string[] = [
   return { command, args: [...rest, '-m', 'scms', 'serve', ...extraArgs] };
 }
 
-/** The MCP server over the same memory (`scms mcp`, stdio), for the editor's agents: same Python, this folder. */
-export function mcpCommandLine(interpreter: string[], folder: string): { command: string; args: string[]; cwd: string } {
+/**
+ * The MCP server over the same memory (`scms mcp`, stdio), for the editor's agents: the same Python, this folder, and
+ * recall by words only (`--lexical`) when `scms.recall.embeddings` is off.
+ */
+export function mcpCommandLine(interpreter: string[], folder: string, { lexical = false } = {}): { command: string; args: string[]; cwd: string } {
   const [command, ...rest] = interpreter;
-  return { command, args: [...rest, '-m', 'scms', 'mcp', '--workspace', folder], cwd: folder };
+  return { command, args: [...rest, '-m', 'scms', 'mcp', '--workspace', folder, ...(lexical ? ['--lexical'] : [])], cwd: folder };
 }
 
 /** The id of the MCP server definition provider: `contributes.mcpServerDefinitionProviders` must name it. */

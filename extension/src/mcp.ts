@@ -2,8 +2,8 @@
 // write: in Cursor through vscode.cursor.mcp.registerServer, elsewhere through VS Code's
 // vscode.lm.registerMcpServerDefinitionProvider (final in VS Code 1.101). Both are feature-detected, so
 // engines.vscode stays low for Cursor; where neither works, one line in the SCMS output points to docs/mcp.md.
-// The server runs on the language server's Python, for the language server's folder; scms.mcp.enabled turns the
-// offer off and on without a restart.
+// The server runs on the language server's Python, for the language server's folder, by words only when
+// scms.recall.embeddings is off; scms.mcp.enabled turns the offer off and on without a restart.
 import * as vscode from 'vscode';
 import { MCP_PROVIDER_ID, mcpCommandLine } from './launch';
 import { Server } from './server';
@@ -62,7 +62,9 @@ export class McpOffer implements vscode.Disposable {
     }
     this.disposables.push(
       this.server.onDidChangeLaunch(() => this.update()),
-      vscode.workspace.onDidChangeConfiguration((event) => event.affectsConfiguration('scms.mcp') && this.update()),
+      vscode.workspace.onDidChangeConfiguration((event) => {
+        if (event.affectsConfiguration('scms.mcp') || event.affectsConfiguration('scms.recall.embeddings')) this.update();
+      }),
     );
     this.update();
   }
@@ -93,14 +95,19 @@ export class McpOffer implements vscode.Disposable {
     return 'vscode';
   }
 
+  private setting<T>(key: string, fallback: T): T {
+    return vscode.workspace.getConfiguration('scms', this.server.launch?.folder).get<T>(key, fallback);
+  }
+
   private enabled(): boolean {
-    return vscode.workspace.getConfiguration('scms', this.server.launch?.folder).get<boolean>('mcp.enabled', true) !== false;
+    return this.setting<unknown>('mcp.enabled', true) !== false;
   }
 
   /** What to offer now: nothing while off, or before a Python that runs scms is found. */
   private commandLine(): { command: string; args: string[]; cwd: string } | undefined {
     const launch = this.server.launch;
-    return this.enabled() && launch ? mcpCommandLine(launch.interpreter.command, launch.folder.fsPath) : undefined;
+    if (!this.enabled() || !launch) return undefined;
+    return mcpCommandLine(launch.interpreter.command, launch.folder.fsPath, { lexical: this.setting<unknown>('recall.embeddings', true) === false });
   }
 
   private update(): void {

@@ -109,13 +109,14 @@ test('the server command line keeps the interpreter arguments first', () => {
   assert.deepEqual(serverCommandLine(['/py', '-X', 'utf8']), { command: '/py', args: ['-X', 'utf8', '-m', 'scms', 'serve'] });
 });
 
-test('the MCP server runs on the same Python, with its arguments first, for the folder and in it', () => {
+test('the MCP server runs on the same Python, with its arguments first, for the folder and in it; by words only on request', () => {
   assert.deepEqual(mcpCommandLine(['/py', '-X', 'utf8'], '/home/me/project with space'), {
     command: '/py',
     args: ['-X', 'utf8', '-m', 'scms', 'mcp', '--workspace', '/home/me/project with space'],
     cwd: '/home/me/project with space',
   });
   assert.deepEqual(mcpCommandLine(['python3'], '/w').args, ['-m', 'scms', 'mcp', '--workspace', '/w']);
+  assert.deepEqual(mcpCommandLine(['python3'], '/w', { lexical: true }).args, ['-m', 'scms', 'mcp', '--workspace', '/w', '--lexical']);
 });
 
 test('the manifest contributes the MCP provider the extension registers, and its on/off setting', () => {

@@ -121,8 +121,7 @@ def _range(memory: Memory, file: str | None, start: int | None, end: int | None)
         return None
     if start is None:
         raise InvalidInput("give start_line (and end_line) with the file", field="start_line")
-    path = Path(file) if Path(file).is_absolute() else memory.root / file
-    return memory.code_from_file(path, start, end if end is not None else start)
+    return memory.code_from_file(memory.workspace_file(file), start, end if end is not None else start)
 
 
 def _summary(memory: Memory, pattern: Pattern, score: float | None = None,
@@ -306,8 +305,7 @@ def _resources_and_prompt(server: MCPServer, holder: dict[str, Memory]) -> None:
                                                                      "workspace root)")]) -> str:
         """Ask the agent to apply the team's validated patterns to a file."""
         def compose(memory: Memory) -> str:
-            path = Path(file) if Path(file).is_absolute() else memory.root / file
-            text = memory.document_text(path)
+            text = memory.document_text(memory.workspace_file(file))
             found = _search(memory, text, file, None, 8, None)["patterns"]
             lines = [f"Review `{file}` against the patterns this team validated with SCMS, and apply them.", "",
                      "For each place the file departs from a pattern below, propose the change and say which "

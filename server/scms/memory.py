@@ -26,7 +26,8 @@ from scms.store.lifecycle import SyncReport
 from scms.store.projection import now_utc
 from scms.store.report import session_report
 from scms.store.retention import retention
-from scms.store.source import CodeRange, code_of_lines, code_range, language_of, read_range, read_text
+from scms.store.source import (CodeRange, code_of_lines, code_range, inside, language_of, read_range,
+                               read_text)
 from scms.store.workspace import Workspace, find_root
 from scms.text import fence_for
 
@@ -130,6 +131,10 @@ class Memory:
     def code_from_file(self, file: str | Path, start_line: int, end_line: int) -> CodeRange:
         return read_range(self._ws.root, file, start_line, end_line, self.settings.max_file_bytes)
 
+    def workspace_file(self, file: str | Path, field: str = "file") -> Path:
+        """The absolute path of a file given relative to the workspace root (or absolute), refused outside it."""
+        return inside(self._ws.root, file, field)
+
     def code_from_text(self, path: Path, text: str, start_line: int, end_line: int) -> CodeRange:
         """A range of an editor buffer, which may be unsaved."""
         return code_range(self._ws.root, path, text, start_line, end_line)
@@ -166,6 +171,8 @@ class Memory:
         from code in no file yet. Refused whole when its title, note or code holds a secret (nothing is stored)."""
         from scms.secrets import check_text
 
+        if not title.strip():
+            raise InvalidInput("title must not be blank", field="title")
         text = code.text if isinstance(code, CodeRange) else code
         for field, value in (("title", title), ("note", note), ("code", text)):
             check_text(value, field, field)

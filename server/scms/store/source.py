@@ -96,9 +96,17 @@ def code_of_lines(workspace: Path, path: Path, lines: list[str], start_line: int
     return CodeRange(text=snippet, evidence=evidence, language=language_of(path.name))
 
 
-def outside_workspace(workspace: Path, file: str | Path) -> InvalidInput:
+def inside(workspace: Path, file: str | Path, field: str = "uri") -> Path:
+    """The absolute path of `file` (relative ones from the workspace root), refused when it leaves the workspace."""
+    path = Path(os.path.abspath(workspace / file))
+    if PurePath(_relative(workspace, path)).is_absolute():
+        raise outside_workspace(workspace, file, field)
+    return path
+
+
+def outside_workspace(workspace: Path, file: str | Path, field: str = "uri") -> InvalidInput:
     return InvalidInput(f"{file} is outside the workspace ({workspace}); only code inside it can be remembered "
-                        "or used as a context", field="uri")
+                        "or used as a context", field=field)
 
 
 def _relative(workspace: Path, path: Path) -> str:

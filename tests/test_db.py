@@ -54,3 +54,26 @@ def test_a_store_of_the_previous_schema_is_migrated_and_keeps_its_events(workspa
         assert len(list(again._ws.patterns_dir.glob(f"*-{promoted.id}.md"))) == 1
     finally:
         again.close()
+
+
+def test_a_write_lock_held_elsewhere_is_waited_for_then_a_clear_busy(workspace, monkeypatch):
+    from scms.errors import StoreBusy
+    from conftest import store_snapshot
+
+    monkeypatch.setattr(db, "BUSY_MS", 100)  # SQLite's wait per attempt: short, so the test is too
+    memory = Memory.open(workspace)
+    try:
+        pattern = remember_lines(memory, "shutil.py", *COPYFILEOBJ_LINES)
+        other = _connect(memory)  # another process's writer, holding the lock
+        other.execute("BEGIN IMMEDIATE")
+        before = store_snapshot(workspace)
+        try:
+            with pytest.raises(StoreBusy, match=r"is busy: another process .* try again"):
+                memory.accept(pattern.id)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert store_snapshot(workspace) == before
+        assert memory.accept(pattern.id).accepted_uses == 1  # the lock gone, the same call works
+    finally:
+        memory.close()

@@ -53,9 +53,13 @@ const userSettings = {
   'scms.recall.embeddings': false, // the MCP server then recalls by words (--lexical): no model to load on 2 cores
   'scms.learning.enabled': false,
 };
-const settingsFile = path.join(dirs.data, 'User/settings.json');
-const writeSettings = (extra = {}) => fs.writeFileSync(settingsFile, JSON.stringify({ ...userSettings, ...extra }, null, 2));
-fs.mkdirSync(path.dirname(settingsFile), { recursive: true });
+// VS Code 1.139 treats code-server's window as remote: machine-scoped settings (the interpreter) are read from the
+// remote's Machine settings, not the user's
+const settingsFiles = ['User', 'Machine'].map((scope) => path.join(dirs.data, scope, 'settings.json'));
+const writeSettings = (extra = {}) => settingsFiles.forEach((file) => {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify({ ...userSettings, ...extra }, null, 2));
+});
 writeSettings();
 
 // code-server 4.139 and the extension host it starts run on Node 24
@@ -153,17 +157,61 @@ try {
   await page.screenshot({ path: path.join(ARTIFACTS, 'mcp-list-servers.png') });
   log(`MCP: List Servers shows ${JSON.stringify(await rowTexts())}; screenshot build/e2e/mcp-list-servers.png`);
 
-  // 3. start it from there: VS Code runs `scms mcp` and lists its tools
+  // 3. start it from there: VS Code runs `scms mcp` (no trust prompt: the editor trusts servers an extension offers)
+  // and says in the server's output that it runs and found the tools
+  const pickServer = async () => {
+    await palette('MCP: List Servers');
+    const row = rows().filter({ hasText: LABEL }).first();
+    await row.waitFor({ timeout: 30_000 });
+    return row;
+  };
   await rows().filter({ hasText: LABEL }).first().click();
-  await until('the server actions', async () => (await rowTexts()).some((t) => /Start Server/.test(t)), 15_000)
+  await until('the "Start Server" action', async () => (await rowTexts()).some((t) => t.startsWith('Start Server')), 15_000)
     .catch(async (error) => { throw new Error(`${error.message}; the actions are ${JSON.stringify(await rowTexts())}`); });
-  log(`its actions: ${JSON.stringify(await rowTexts())}`);
   await rows().filter({ hasText: 'Start Server' }).first().click();
   const pid = await until('a "scms mcp" process for the workspace', () => mcpServers()[0], 60_000);
-  log(`VS Code started the MCP server (pid ${pid})`);
-  log('TODO explore');
-  await sleep(8000);
-  await page.screenshot({ path: path.join(ARTIFACTS, 'mcp-started.png') });
+  log(`VS Code started the MCP server (pid ${pid}): ${mcpLines().at(-1).replace(/^.*?MCP: /, 'MCP: ')}`);
+  await (await pickServer()).click();
+  await until('the "Show Output" action', async () => (await rowTexts()).includes('Show Output'), 15_000);
+  await rows().filter({ hasText: 'Show Output' }).first().click();
+  const outputText = () => page.locator('.output-view .view-lines').first().innerText().catch(() => '');
+  await until('"Discovered 6 tools" in the server\'s output', async () => {
+    const text = (await outputText()).replace(/\s+/g, ' ');
+    return text.includes('Connection state: Running') && /Discovered 6 tools/.test(text);
+  }, 60_000).catch(async (error) => { throw new Error(`${error.message}; the output shows: ${await outputText()}`); });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'mcp-running.png') });
+  log('the server\'s output: "Connection state: Running", "Discovered 6 tools"; screenshot build/e2e/mcp-running.png');
+
+  // 4. the chat's Configure Tools picker lists the server with each of its tools
+  await page.keyboard.press('Escape');
+  await page.locator('[aria-label="Configure Tools..."]').first().click();
+  const treeRows = page.locator('.quick-input-widget .monaco-list-row');
+  const scmsRow = treeRows.filter({ hasText: LABEL }).first();
+  await scmsRow.waitFor({ timeout: 15_000 });
+  if ((await scmsRow.getAttribute('aria-expanded')) !== 'true') await scmsRow.locator('.monaco-tl-twistie').click();
+  const shown = await until('the six tools under the SCMS server', async () => {
+    const names = (await treeRows.allInnerTexts()).map((t) => t.trim().split(/\s/)[0].replace(/[A-Z].*$/, ''));
+    return TOOLS.every((tool) => names.includes(tool)) && names.filter((n) => TOOLS.includes(n));
+  }, 15_000).catch(async (error) => { throw new Error(`${error.message}; the picker shows ${JSON.stringify(await treeRows.allInnerTexts())}`); });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'mcp-tools.png') });
+  log(`Configure Tools lists the server's tools: ${shown.join(', ')}; screenshot build/e2e/mcp-tools.png`);
+  await page.keyboard.press('Escape');
+
+  // 5. scms.mcp.enabled off: the entry goes away (and VS Code stops the server); on again: it is back, no restart
+  writeSettings({ 'scms.mcp.enabled': false });
+  await until('the SCMS output to say the server is no longer offered', () => mcpLines().some((l) => l.includes('no longer offered (scms.mcp.enabled is off)')), 30_000);
+  await palette('MCP: List Servers');
+  await until(`"${LABEL}" to leave MCP: List Servers`, async () => {
+    const texts = await rowTexts();
+    return texts.length > 0 && !texts.some((t) => t.includes(LABEL));
+  }, 30_000).catch(async (error) => { throw new Error(`${error.message}; the list shows ${JSON.stringify(await rowTexts())}`); });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'mcp-disabled.png') });
+  await until('the "scms mcp" process to end', () => mcpServers().length === 0, 30_000);
+  log(`scms.mcp.enabled off: MCP: List Servers shows ${JSON.stringify(await rowTexts())} and the server stopped; screenshot build/e2e/mcp-disabled.png`);
+  await page.keyboard.press('Escape');
+  writeSettings();
+  await pickServer();
+  log('scms.mcp.enabled on again: the server is listed again');
   log('PASS');
 } catch (error) {
   failed = true;

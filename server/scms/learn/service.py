@@ -288,7 +288,12 @@ class ModelService:
 
     def describe(self) -> dict:
         updates = sorted(self.update_ms)
-        return {"state": self.state, "events": self.learner.events if self.learner else 0,
+        try:
+            with self.engine.ws.db.read() as conn:
+                behind = queries.judgements_count_after(conn, self.last_event)
+        except Exception:  # a status line must not fail on a closing store
+            behind = None
+        return {"state": self.state, "events": self.learner.events if self.learner else 0, "queue": behind,
                 "exemplars": len(self.exemplars) if self.exemplars else 0,
                 "updateP95Ms": round(updates[int(0.95 * (len(updates) - 1))], 1) if updates else None,
                 "file": str(self.path)}

@@ -126,7 +126,7 @@ class Database:
                     raise
                 if attempt + 1 < ATTEMPTS:
                     time.sleep(0.05 * (2 ** attempt) * (1 + random.random()))
-        raise StoreBusy(f"the SCMS store {self.path} is busy: another process (an editor window, `scms mcp` or "
+        raise StoreBusy(f"the SCMS store {self.path} is busy: another process (an editor window, scms mcp or "
                         f"the scms command) has held its write lock for over {ATTEMPTS * BUSY_MS // 1000} s. "
                         "Nothing was changed; try again in a moment (the store itself is fine)")
 

@@ -103,6 +103,12 @@ def judgements_after(conn: sqlite3.Connection, event_id: int) -> list[Judged]:
 
 # counts
 
+def judgements_count_after(conn: sqlite3.Connection, event_id: int) -> int:
+    """How many accepts and rejects were logged after `event_id`."""
+    return int(conn.execute("SELECT COUNT(*) FROM events WHERE id > ? AND type IN ('accepted', 'rejected')",
+                            (event_id,)).fetchone()[0])
+
+
 def tier_counts(conn: sqlite3.Connection) -> dict[str, int]:
     """Patterns per tier ('session', 'validated', 'archive'); tiers without patterns are left out."""
     return {tier: int(count) for tier, count in conn.execute("SELECT tier, COUNT(*) FROM patterns GROUP BY tier")}

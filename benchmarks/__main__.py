@@ -1,4 +1,4 @@
-"""`python -m benchmarks [lsp] [quality] [learning]`: run the benchmarks and write their figures into docs/benchmarks.md."""
+"""`python -m benchmarks [lsp] [quality] [learning] [busy] [mcp]`: run the benchmarks and write their figures into docs/benchmarks.md."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import argparse
 import asyncio
 import statistics
 
-from benchmarks import continual, continual_report, hover_busy, learning_fused, lsp_latency, plots, recall_quality
+from benchmarks import (continual, continual_report, hover_busy, learning_fused, lsp_latency, mcp_search, plots,
+                        recall_quality)
 from benchmarks.report import machine, write_section
 from scms.learn.learner import Rule
 from scms.learn.memory_layer import Shape
@@ -183,6 +184,76 @@ even-numbered patterns (MRR by weight: {tuning}); figures are for the odd-number
     print(f"written to {path}")
 
 
+def mcp(new: int) -> None:
+    r = mcp_search.run(new=new)
+    rows, busy, corpus = r["rows"], r["busy"], r["corpus"]
+    fig = {(row.system, row.variant, row.patterns): row for row in rows}
+    big = max(row.patterns for row in rows)
+
+    def cell(row: mcp_search.Row) -> str:
+        p50, p95 = row.p50_p95
+        return f"{row.recall:.3f} | {p50:.1f} | {p95:.1f} | {len(row.ms)}"
+
+    table = "\n".join(f"| {row.system} | {row.variant} | {row.patterns:,} | {cell(row)} |" for row in rows)
+    b50, b95 = busy.p50_p95
+    table += (f"\n| **{busy.system}** | {busy.variant} | {busy.patterns:,} | {busy.recall:.3f} (sentences) | "
+              f"{b50:.1f} | {b95:.1f} | {len(busy.ms)} |")
+    emb, lex, ref = (fig[(s, v, big)] for s, v in (("SCMS (embeddings)", "sentence"), ("SCMS `--lexical`", "sentence"),
+                                                   ("server-memory", "sentence")))
+    emb_k, lex_k, ref_k = (fig[(s, "keyword", big)] for s in ("SCMS (embeddings)", "SCMS `--lexical`", "server-memory"))
+    idle95 = emb.p50_p95[1]
+    packages = ", ".join(f"{name} {version}" for name, version in corpus.versions.items())
+    x = busy.extra
+    goal = "met" if b95 <= 50 else "**not met**"
+    markdown = f"""## MCP search: SCMS against the reference memory server
+
+Machine: {machine()}. `python -m benchmarks mcp`: `scms mcp` (default settings, torch at 1 thread; and with
+`--lexical`) and `@modelcontextprotocol/server-memory` {r['server_memory']} (node, its JSONL file in a temp
+folder) hold the same patterns, each server a subprocess driven over stdio by the MCP Python SDK's client,
+one call at a time, on a fresh copy of its store. Latency is the wall clock of each `call_tool` in the
+client (request, search, result JSON and its parsing), after {mcp_search.WARMUP} warm-up calls, each held-out
+query once.
+
+**Corpus**: functions of 3–80 lines of {len(corpus.versions)} packages installed from PyPI, not the standard
+library the other benchmarks are tuned on ({packages}): {corpus.functions:,} functions, deduplicated by code.
+A pattern is a function's code without its docstring, titled with its name in words, no note. The
+{len(corpus.targets)} targets (spread evenly over the packages) have a docstring whose first sentence
+is unique among all the docstrings; that sentence is the held-out query, stored nowhere (the
+**sentence** rows). The **keyword** rows ask for the sentence's longest word alone, since server-memory's
+`search_nodes` is a case-insensitive substring match. Distractors are other functions of the same packages.
+A query is found when its function is among the first 5 results: SCMS's top 5 (`search_patterns`, `k=5`);
+for server-memory, the first 5 entities `search_nodes` returns (name = title + id, observations = title and
+code, loaded with `create_entities`), in its order, which is the order they were stored in.
+
+| system | query | patterns | recall@5 | p50 (ms) | p95 (ms) | timed calls |
+| --- | --- | ---: | ---: | ---: | ---: | ---: |
+{table}
+
+**Worker busy**: a fresh server on the {big:,}-pattern store received {x['added']} new candidates (functions stored
+nowhere else) through `add_candidate`, {mcp_search.ADDING} calls in flight at a time ({x['adding_s']:.1f} s,
+p50 {x['add_p50']:.0f} ms a call), {x['left_after_adds']} of them not yet embedded when the searches began; the
+row counts only the searches after which some were still unembedded (read from the store's embedding cache,
+which the worker writes batch by batch): {len(busy.ms)} searches over {x['searching_s']:.1f} s; the worker had
+embedded all of them {x['drained_s']:.1f} s after the first add. Goal: p95 ≤ 50 ms at {big:,} patterns with
+background work running: {goal} ({b95:.1f} ms; idle {idle95:.1f} ms).
+
+Reading: at {big:,} patterns, SCMS with embeddings finds {emb.recall:.0%} of the sentence queries in its top 5,
+lexical recall {lex.recall:.0%}, server-memory {ref.recall:.0%}: {ref.extra['returned_none']:.0%} of the
+sentences are a substring of no stored entity, so it returns nothing. Given one keyword, server-memory finds
+{ref_k.recall:.0%} (SCMS {emb_k.recall:.0%} with embeddings, {lex_k.recall:.0%} lexical): it returns every entity
+that contains the word (median {ref_k.extra['returned_median']:,.0f}) in storage order, so its first five are
+whichever came first, not the best. server-memory reads and parses its whole file on every call, so its
+latency grows with the store (keyword p95 {fig[('server-memory', 'keyword', min(r.patterns for r in rows))].p50_p95[1]:.1f}
+ms at the small store, {ref_k.p50_p95[1]:.1f} ms at {big:,}); SCMS's embeddings p95 ({idle95:.1f} ms) is mostly the
+query's own embedding on one torch thread, and lexical search costs {lex.p50_p95[1]:.1f} ms at p95.
+
+({r['seconds']:.0f} s in all.)
+"""
+    path = write_section("mcp", markdown)
+    print(markdown)
+    print(f"written to {path}")
+
+
 def _ratio(end: float, after: float) -> str:
     return f"{end / after:.0%}" if after else "–"
 
@@ -229,7 +300,7 @@ def _quantiles(ms: list[float]) -> tuple[float, float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
-    parser.add_argument("which", nargs="*", default=[], help="lsp, busy, quality, learning (default: all)")
+    parser.add_argument("which", nargs="*", default=[], help="lsp, busy, quality, learning, mcp (default: all)")
     parser.add_argument("--busy-patterns", type=int, default=10_000, help="patterns in the busy-hover run")
     parser.add_argument("--busy-seconds", type=float, default=20.0)
     parser.add_argument("--hovers", type=int, default=1000)
@@ -237,6 +308,7 @@ def main() -> None:
     parser.add_argument("--real", type=int, default=5000, help="patterns with real embeddings in the latency run")
     parser.add_argument("--targets", type=int, default=300)
     parser.add_argument("--distractors", type=int, default=1000)
+    parser.add_argument("--mcp-new", type=int, default=800, help="candidates added in the MCP busy-worker run")
     parser.add_argument("--stream-patterns", type=int, default=520, help="patterns in the learning benchmark")
     args = parser.parse_args()
     if not args.which or "quality" in args.which:
@@ -246,6 +318,8 @@ def main() -> None:
         learning_in_fused_recall(args.targets)
     if not args.which or "busy" in args.which:
         busy(args.busy_patterns, args.busy_seconds)
+    if not args.which or "mcp" in args.which:
+        mcp(args.mcp_new)
     if not args.which or "lsp" in args.which:
         lsp(tuple(int(s) for s in args.sizes.split(",")), args.hovers, args.real)
 

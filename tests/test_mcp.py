@@ -7,7 +7,7 @@ from contextlib import contextmanager
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from conftest import COPY_LINES, COPYFILEOBJ_LINES, store_snapshot
+from conftest import COPY_LINES, COPYFILEOBJ_LINES, line_of, store_snapshot
 from mcp_support import AGENT, agent, call, error
 from scms.memory import Memory
 
@@ -163,3 +163,47 @@ def _opened(root):
     finally:
         memory.close()
 
+
+
+async def test_search_is_lexical_at_once_then_by_meaning_once_the_model_is_loaded(workspace):
+    """The same recall as the hover: words while the model loads in the background, then meaning too."""
+    async with agent(workspace, lexical=False) as client:
+        first = await call(client, "search_patterns", {"query": "fsrc_read fdst_write"})
+        assert first["recall"] in ("lexical", "loading model", "embeddings")
+        for file, needle, title in (("src/shutil.py", "def copyfileobj(", "Copy file objects in chunks"),
+                                    ("src/textwrap.py", "def indent(", "Indent lines"),
+                                    ("src/functools.py", "def update_wrapper(", "Update a wrapper")):
+            start = line_of(workspace / file, needle) + 1
+            await call(client, "add_candidate", {"title": title, "file": file, "start_line": start,
+                                                 "end_line": start + 10})
+        words = "pump bytes from one stream into another, a block at a time, until nothing is left"
+        found = await poll_search(client, words)
+        assert found["patterns"][0]["title"] == "Copy file objects in chunks"
+        assert any("meaning" in reason for reason in found["patterns"][0]["reasons"])
+
+
+async def poll_search(client, query: str, timeout: float = 180.0):
+    """search_patterns, asked again until the embedding model is loaded and the new patterns are embedded
+    (seconds; more on a busy machine)."""
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while (found := await call(client, "search_patterns", {"query": query}))["recall"] != "embeddings" \
+            or not any(p["title"] == "Copy file objects in chunks" for p in found["patterns"]):
+        assert asyncio.get_running_loop().time() < deadline, f"embeddings not ready in {timeout:.0f} s"
+        await asyncio.sleep(0.25)
+    return found
+
+
+async def test_a_store_it_cannot_use_is_named_in_every_answer(workspace):
+    import sqlite3
+
+    (workspace / ".scms").mkdir()
+    conn = sqlite3.connect(workspace / ".scms" / "scms.db")
+    conn.execute("PRAGMA user_version = 99")  # written by a newer SCMS
+    conn.close()
+    async with agent(workspace) as client:
+        message = await error(client, "list_patterns", {})
+        assert "unavailable" in message and "newer SCMS" in message
+        with pytest.raises(MCPError, match="newer SCMS"):
+            await client.read_resource("scms://rules/WORKSPACE_RULES.md")

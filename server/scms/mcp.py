@@ -35,6 +35,8 @@ PATTERN_URI = "scms://patterns/{pattern_id}"
 RULES_URI = "scms://rules/WORKSPACE_RULES.md"
 MAX_TEXT = 20_000  # a title, note or query longer than this is not a pattern: refused by the schema
 MAX_CODE = 100_000
+SEARCH_FLOOR = 0.05  # relevance a search result needs: asked for, it may show weaker matches than a hover (0.3),
+# with their scores; measured: a query in words scores ~0.06 with its pattern and ~0.005 with unrelated ones
 SNIPPET_SHOWN = 4_000  # search results show this much of each snippet; get_pattern shows all of it
 FIELDS = {"patternId": "pattern_id", "uri": "file", "range": "start_line"}  # the facade's names for the arguments
 AGENT = "an AI agent"  # the proposer when the client does not say its name
@@ -68,12 +70,18 @@ def serve(root: Path, embeddings: bool = True) -> int:
 def build(root: Path, embeddings: bool = True) -> MCPServer:
     """The MCP server for the workspace at `root` (opened when a client connects, closed when it leaves);
     without `embeddings`, recall is lexical (no model in memory)."""
-    holder: dict[str, Memory] = {}
+    holder: dict[str, Any] = {}  # "memory" once open, else "problem"
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[None]:
         settings = Settings.model_validate({"recall": {"embeddings": embeddings}})
-        memory = await anyio.to_thread.run_sync(Memory.open, root, settings)
+        try:
+            memory = await anyio.to_thread.run_sync(Memory.open, root, settings)
+        except ScmsError as err:  # served all the same: every call says why there is no memory
+            log.error("the SCMS memory is unavailable: %s", err)
+            holder["problem"] = f"the SCMS memory of {root} is unavailable: {err}"
+            yield
+            return
         holder["memory"] = memory
         threading.Thread(target=_start_model, args=(memory,), name="scms-model", daemon=True).start()
         try:
@@ -95,8 +103,11 @@ def _start_model(memory: Memory) -> None:
         log.exception("the embedding model did not start")
 
 
-async def _call(holder: dict[str, Memory], what: str, work: Callable[[Memory], _T]) -> _T:
+async def _call(holder: dict[str, Any], what: str, work: Callable[[Memory], _T]) -> _T:
     """Run one facade call in a worker thread; the memory's own errors become tool errors naming the field."""
+    if "memory" not in holder:
+        raise ToolError(holder.get("problem", "the SCMS memory is still opening; try again"))
+
     def run() -> _T:
         memory = holder["memory"]
         memory.follow_changes()  # what the editor (or another agent) did meanwhile
@@ -144,7 +155,7 @@ def _search(memory: Memory, query: str, file: str | None, language: str | None, 
             tier: str | None) -> dict[str, Any]:
     if language is None and file is not None:
         language = language_of(file)
-    pool = memory.recall(query, limit=max(50, 5 * k), wait=True)
+    pool = memory.recall(query, limit=max(50, 5 * k), wait=True, threshold=SEARCH_FLOOR)
     chosen = [r for r in pool if (tier is None or r.pattern.tier.value == tier)
               and (language is None or not r.pattern.languages or language in r.pattern.languages)]
     chosen.sort(key=lambda r: (-round(r.score, 4), r.pattern.tier is not Tier.VALIDATED))  # validated first on ties
@@ -152,7 +163,7 @@ def _search(memory: Memory, query: str, file: str | None, language: str | None, 
                                                         for r in chosen[:k]]}
 
 
-def _tools(server: MCPServer, holder: dict[str, Memory]) -> None:
+def _tools(server: MCPServer, holder: dict[str, Any]) -> None:
     @server.tool(annotations=READ_ONLY)
     async def search_patterns(
         query: Annotated[str, Field(min_length=1, max_length=MAX_CODE,
@@ -266,7 +277,7 @@ def _agent_name(ctx: Context) -> str:
 class PatternServer(MCPServer):
     """MCPServer whose resource list holds each validated pattern (they come and go as the team promotes)."""
 
-    def __init__(self, holder: dict[str, Memory], **kwargs: Any) -> None:
+    def __init__(self, holder: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._holder = holder
 
@@ -281,8 +292,10 @@ class PatternServer(MCPServer):
                         for p in patterns]
 
 
-def _resources_and_prompt(server: MCPServer, holder: dict[str, Memory]) -> None:
+def _resources_and_prompt(server: MCPServer, holder: dict[str, Any]) -> None:
     async def read(work: Callable[[Memory], str]) -> str:
+        if "memory" not in holder:
+            raise ResourceError(holder.get("problem", "the SCMS memory is still opening; try again"))
         try:
             return await anyio.to_thread.run_sync(lambda: work(holder["memory"]))
         except NotFound as err:

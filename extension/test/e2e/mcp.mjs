@@ -106,16 +106,26 @@ function mcpServers() {
 }
 
 async function palette(command) {
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor();
-  await input.fill(`>${command}`);
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  // F1 is lost while the focus is nowhere (a page just opened), and the palette closes when a panel takes the focus
+  // (VS Code shows a server's output as it starts): focus the workbench and try again
+  for (let i = 0; ; i++) {
+    await page.keyboard.press('F1');
+    try {
+      await input.fill(`>${command}`, { timeout: 3000 });
+      break;
+    } catch (error) {
+      if (i === 3) throw error;
+      await page.keyboard.press('Escape');
+      await page.locator('.part.sidebar .composite.title').first().click();
+    }
+  }
   await page.locator('.quick-input-list .monaco-list-row', { hasText: command }).first().waitFor();
   await page.keyboard.press('Enter');
 }
 
-const rows = () => page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+// the rows of the quick pick on screen (a closed one keeps its rows in the page, hidden)
+const rows = () => page.locator('.quick-input-widget:visible .quick-input-list .monaco-list-row');
 const rowTexts = async () => (await rows().allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
 
 let failed = false;
@@ -151,9 +161,9 @@ try {
 
   // 2. MCP: List Servers shows it
   await palette('MCP: List Servers');
-  await until(`"${LABEL}" in MCP: List Servers`, async () => (await rowTexts()).some((t) => t.includes(LABEL)), 30_000)
+  await until(`"${LABEL}" in MCP: List Servers`, async () => (await rowTexts()).some((t) => t.startsWith(`${LABEL}Stopped`)), 30_000)
     .catch(async (error) => { throw new Error(`${error.message}; the list shows ${JSON.stringify(await rowTexts())}`); });
-  await sleep(300);
+  await sleep(1000); // the list fades in
   await page.screenshot({ path: path.join(ARTIFACTS, 'mcp-list-servers.png') });
   log(`MCP: List Servers shows ${JSON.stringify(await rowTexts())}; screenshot build/e2e/mcp-list-servers.png`);
 
@@ -170,17 +180,27 @@ try {
     .catch(async (error) => { throw new Error(`${error.message}; the actions are ${JSON.stringify(await rowTexts())}`); });
   await rows().filter({ hasText: 'Start Server' }).first().click();
   const pid = await until('a "scms mcp" process for the workspace', () => mcpServers()[0], 60_000);
-  log(`VS Code started the MCP server (pid ${pid}): ${mcpLines().at(-1).replace(/^.*?MCP: /, 'MCP: ')}`);
-  await (await pickServer()).click();
-  await until('the "Show Output" action', async () => (await rowTexts()).includes('Show Output'), 15_000);
-  await rows().filter({ hasText: 'Show Output' }).first().click();
+  const started = mcpLines().find((l) => l.includes('MCP: the editor starts the SCMS memory server'));
+  if (!started?.includes(`(${expected})`)) throw new Error(`the extension did not see VS Code start the server it offered: ${JSON.stringify(mcpLines())}`);
+  log(`VS Code started the MCP server (pid ${pid}): ${started.replace(/^.*?MCP: /, 'MCP: ')}`);
   const outputText = () => page.locator('.output-view .view-lines').first().innerText().catch(() => '');
+  const shownByItself = await until('the server\'s output', async () => (await outputText()).includes('Starting server'), 5_000).catch(() => false);
+  if (!shownByItself) { // VS Code shows the output as the server starts; else ask for it
+    await (await pickServer()).click();
+    await until('the "Show Output" action', async () => (await rowTexts()).includes('Show Output'), 15_000);
+    await rows().filter({ hasText: 'Show Output' }).first().click();
+  }
   await until('"Discovered 6 tools" in the server\'s output', async () => {
     const text = (await outputText()).replace(/\s+/g, ' ');
     return text.includes('Connection state: Running') && /Discovered 6 tools/.test(text);
   }, 60_000).catch(async (error) => { throw new Error(`${error.message}; the output shows: ${await outputText()}`); });
+  await sleep(500); // let a picker fade out
   await page.screenshot({ path: path.join(ARTIFACTS, 'mcp-running.png') });
   log('the server\'s output: "Connection state: Running", "Discovered 6 tools"; screenshot build/e2e/mcp-running.png');
+  await pickServer();
+  await until(`"${LABEL} Running" in MCP: List Servers`, async () => (await rowTexts()).some((t) => t.startsWith(`${LABEL}Running`)), 15_000)
+    .catch(async (error) => { throw new Error(`${error.message}; the list shows ${JSON.stringify(await rowTexts())}`); });
+  log(`MCP: List Servers shows ${JSON.stringify(await rowTexts())}`);
 
   // 4. the chat's Configure Tools picker lists the server with each of its tools
   await page.keyboard.press('Escape');
@@ -200,16 +220,20 @@ try {
   // 5. scms.mcp.enabled off: the entry goes away (and VS Code stops the server); on again: it is back, no restart
   writeSettings({ 'scms.mcp.enabled': false });
   await until('the SCMS output to say the server is no longer offered', () => mcpLines().some((l) => l.includes('no longer offered (scms.mcp.enabled is off)')), 30_000);
+  await until('the "scms mcp" process to end', () => mcpServers().length === 0, 30_000);
+  await sleep(1000); // let the workbench settle after the settings change (it moves the focus)
   await palette('MCP: List Servers');
   await until(`"${LABEL}" to leave MCP: List Servers`, async () => {
+    await sleep(1000); // the list fades in
     const texts = await rowTexts();
-    return texts.length > 0 && !texts.some((t) => t.includes(LABEL));
+    return texts.some((t) => t.startsWith('Add Server')) && !texts.some((t) => t.startsWith(LABEL)) && texts;
   }, 30_000).catch(async (error) => { throw new Error(`${error.message}; the list shows ${JSON.stringify(await rowTexts())}`); });
   await page.screenshot({ path: path.join(ARTIFACTS, 'mcp-disabled.png') });
-  await until('the "scms mcp" process to end', () => mcpServers().length === 0, 30_000);
   log(`scms.mcp.enabled off: MCP: List Servers shows ${JSON.stringify(await rowTexts())} and the server stopped; screenshot build/e2e/mcp-disabled.png`);
   await page.keyboard.press('Escape');
   writeSettings();
+  await until('the SCMS output to offer the server again', () => mcpLines().filter((l) => l.includes('MCP: offered')).length === 2, 30_000);
+  await sleep(1000);
   await pickServer();
   log('scms.mcp.enabled on again: the server is listed again');
   log('PASS');

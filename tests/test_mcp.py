@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from contextlib import contextmanager
 
 import pytest
@@ -80,6 +82,9 @@ async def test_code_without_a_file_makes_a_candidate_without_evidence(workspace)
                     "        time.sleep(2 ** attempt)\n"}))["pattern"]
         assert (added["kind"], added["languages"], added["proposedBy"]) == ("convention", ["python"], "Claude Code")
         assert (await call(client, "get_pattern", {"pattern_id": added["id"]}))["evidence"] == []
+    shown = subprocess.run([sys.executable, "-m", "scms", "--workspace", str(workspace), "show", added["id"]],
+                           capture_output=True, text=True, check=True).stdout.splitlines()
+    assert "proposed by Claude Code (an AI agent, through scms mcp)" in shown
 
 
 async def test_validated_patterns_are_resources_and_the_rules_file_is_one(workspace):

@@ -165,6 +165,8 @@ def _details(d: dict[str, Any]) -> str:
         f"rejected {d['rejected_uses']}" + ("  — eligible for promotion" if d["eligible"] else ""),
         _factors(d["retention"]),
     ]
+    if d.get("proposed_by"):
+        lines.append(f"proposed by {d['proposed_by']} (an AI agent, through scms mcp)")
     if d["languages"] or d["tags"]:
         lines.append("languages " + ", ".join(d["languages"] or ["-"]) + "; tags " + ", ".join(d["tags"] or ["-"]))
     for e in d["evidence"][:5]:

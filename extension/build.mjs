@@ -1,4 +1,5 @@
-// Bundles the extension with esbuild into out/extension.js; with --tests, also the Node tests into out/test/.
+// Bundles the extension with esbuild into out/extension.js; with --tests, also the Node tests into out/test/
+// (where `vscode` is a small fake: test/fakes/vscode.ts).
 import { build } from 'esbuild';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -15,5 +16,6 @@ if (process.argv.includes('--tests')) {
     entryPoints: tests.map((name) => path.join(here, 'test', name)),
     outdir: 'out/test',
     outExtension: { '.js': '.cjs' },
+    alias: { vscode: path.join(here, 'test/fakes/vscode.ts') }, // the few parts of the API that mcp.ts uses
   });
 }

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sysconfig
+import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -11,6 +13,9 @@ import pytest
 
 from scms.memory import Memory
 
+# the memory model's per-machine cache (scms.learn.ordinary_code) in a folder of this run's own: the tests and the
+# servers they spawn share it, and the user's ~/.cache is left alone
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="scms-tests-cache-")
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 SOURCES = ["shutil.py", "textwrap.py", "json/decoder.py", "http/cookiejar.py", "functools.py", "tarfile.py"]
 

@@ -192,3 +192,33 @@ def test_accepts_made_while_the_model_was_not_running_are_learned_when_it_starts
         assert model["events"] == 1 and model["exemplars"] == 1
     finally:
         memory.close()
+
+
+def test_ordinary_code_is_measured_once_per_machine(tmp_path: Path, monkeypatch):
+    """The 256 standard-library functions the slot statistics come from are embedded once, then read from the
+    user's cache folder: a second folder's memory model starts without embedding them again."""
+    from conftest import stdlib_project
+    from scms.learn import ordinary_code
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    first = open_ready(stdlib_project(tmp_path / "first"))
+    first.close()
+    [cached] = (tmp_path / "cache" / "scms").glob("ordinary-code-*.npy")
+
+    def not_again(count: int) -> list[str]:
+        raise AssertionError("the standard library was read and embedded again")
+
+    monkeypatch.setattr(ordinary_code, "stdlib_functions", not_again)
+    second = open_ready(stdlib_project(tmp_path / "second"))
+    try:
+        assert second.status()["model"]["state"] == "ready"
+    finally:
+        second.close()
+    cached.write_bytes(b"not a numpy file")  # a damaged cache costs the embedding, nothing else
+    monkeypatch.undo()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    third = open_ready(stdlib_project(tmp_path / "third"))
+    try:
+        assert third.status()["model"]["state"] == "ready"
+    finally:
+        third.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 
-from conftest import COPYFILEOBJ_LINES
+from conftest import COPY_LINES, COPYFILEOBJ_LINES
 from lsp_support import command, hover, lsp_range, open_document, poll, serve, wait_for
 from mcp_support import AGENT, agent, call
 
@@ -31,7 +31,7 @@ async def test_an_agents_candidate_reaches_the_tree_and_the_hover_without_a_rest
 
         # and the other way: what the developer does, the agent sees at its next call
         await command(editor, "scms.accept", {"patternId": added["id"], "uri": uri,
-                                              "range": lsp_range(COPYFILEOBJ_LINES[0] - 1, COPYFILEOBJ_LINES[1] - 1)})
+                                              "range": lsp_range(COPY_LINES[0] - 1, COPY_LINES[1] - 1)})
         assert (await call(client, "get_pattern", {"pattern_id": added["id"]}))["accepted_uses"] == 1
 
 

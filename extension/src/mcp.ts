@@ -6,7 +6,7 @@
 // scms.recall.embeddings is off; scms.mcp.enabled turns the offer off and on without a restart.
 import * as vscode from 'vscode';
 import { MCP_PROVIDER_ID, mcpCommandLine } from './launch';
-import { Server } from './server';
+import type { Server } from './server';
 
 const LABEL = 'SCMS Pattern Memory';
 const CURSOR_NAME = 'scms';

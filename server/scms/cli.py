@@ -68,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     p.add_argument("range", nargs="?", metavar="FILE:START-END")
     p.add_argument("--reason")
+    p = add("update", "edit a pattern's title, note, kind or tags (its file follows)")
+    p.add_argument("id")
+    p.add_argument("--title")
+    p.add_argument("--note", help="the new note (the pattern's body)")
+    p.add_argument("--kind", choices=KINDS)
+    p.add_argument("--tag", action="append", default=None, help="a tag (repeatable; replaces the tags)")
     for name, text in (("promote", "to the validated tier (writes .scms/patterns/…md)"),
                        ("demote", "back to the session tier"), ("forget", "to the archive (restorable)"),
                        ("restore", "from the archive to the session tier")):

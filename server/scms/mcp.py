@@ -235,12 +235,17 @@ def _tools(server: MCPServer, holder: dict[str, Any]) -> None:
         reason: Annotated[str, Field("", max_length=MAX_TEXT, description="Why it failed (optional)")] = "",
     ) -> dict[str, Any]:
         """Record that you applied a pattern (worked) or that it did not fit (failed), optionally at the code
-        where: counted like a developer's accept or reject in the editor."""
+        where: counted like a developer's accept or reject in the editor (a use at code that is already the
+        pattern's evidence is not counted again)."""
         def use(memory: Memory) -> dict[str, Any]:
             where = _range(memory, file, start_line, end_line)
+            counted = outcome == "failed" or memory.counts_as_use(pattern_id, where)
             pattern = (memory.accept(pattern_id, where) if outcome == "worked"
                        else memory.reject(pattern_id, where, reason))
-            return {"pattern": _summary(memory, pattern), "eligible": memory.eligible(pattern)}
+            answer = {"pattern": _summary(memory, pattern), "eligible": memory.eligible(pattern), "counted": counted}
+            if not counted:
+                answer["message"] = "This code is already evidence of the pattern: not counted as a new use."
+            return answer
 
         return await _call(holder, "record_use", use)
 

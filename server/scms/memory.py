@@ -25,7 +25,7 @@ from scms.store import lifecycle, queries
 from scms.store.files import file_name
 from scms.store.lifecycle import SyncReport
 from scms.store.projection import now_utc
-from scms.store.report import session_report
+from scms.store import report
 from scms.store.retention import retention
 from scms.store.source import (CodeRange, code_of_lines, code_range, inside, language_of, read_range,
                                read_text)
@@ -171,6 +171,19 @@ class Memory(Sharing):
         self._learn(pattern, code, positive=True)
         return pattern
 
+    def counts_as_use(self, pattern_id: str, code: CodeRange | None) -> bool:
+        """Whether accepting the pattern at this code would count: not at code it already has as evidence."""
+        return code is None or lifecycle.counts_as_use(self.get(pattern_id), code)
+
+    def update(self, pattern_id: str, *, title: str | None = None, note: str | None = None,
+               kind: Kind | None = None, tags: list[str] | None = None) -> Pattern:
+        """Edit the title, note, kind or tags (one event; a validated pattern's file and rule files follow)."""
+        fields = {name: value for name, value in (("title", title), ("body", note), ("kind", kind), ("tags", tags))
+                  if value is not None}
+        before = self.get(pattern_id)
+        after = lifecycle.update(self._ws, pattern_id, fields)
+        return self._follow(after) if before.tier is Tier.VALIDATED and after is not before else after
+
     def reject(self, pattern_id: str, code: CodeRange | None = None, reason: str = "") -> Pattern:
         pattern = lifecycle.reject(self._ws, pattern_id, code, reason)
         self._learn(pattern, code, positive=False)
@@ -210,24 +223,35 @@ class Memory(Sharing):
         return lifecycle.decay(self._ws)
 
     def close_session(self) -> dict[str, Any]:
-        """Promote what is eligible, archive what decayed, and the session report (markdown) saying so."""
+        """Promote what is eligible, archive what decayed, and the session's report (markdown), saved under
+        `.scms/sessions/` (`path`): everything that happened since the last session closed."""
+        since = report.last_closed(self._sessions)
         promoted = self.promote_eligible()
         archived = self.decay()
-        tiers, _ = self._counts()
-        close = [p for p in self.list(Tier.SESSION) if 0 < p.accepted_uses < self.settings.promotion_threshold]
-        return {"promoted": promoted, "archived": archived,
-                "report": session_report(tiers, self.settings.promotion_threshold, promoted, archived, close)}
+        text = report.render(self._session(since, preview=False))
+        path = report.save(self._sessions, self._ws.clock(), text)
+        return {"promoted": promoted, "archived": archived, "report": text, "path": str(path)}
 
     def session_report(self) -> str:
-        """The closure report as it would read if the session closed now (what would be promoted and archived,
-        what is close to promotion); nothing changes."""
-        now, threshold = self._ws.clock(), self.settings.promotion_threshold
-        session = self.list(Tier.SESSION)
-        promoted = [p for p in session if self.eligible(p)]
-        archived = [p for p in session if not self.eligible(p)
-                    and retention(p, now, self.settings.retention).score < self.settings.retention.archive_below]
-        close = [p for p in session if 0 < p.accepted_uses < threshold]
-        return session_report(self._counts()[0], threshold, promoted, archived, close, preview=True)
+        """The report as it would read if the session closed now; nothing changes, nothing is saved."""
+        return report.render(self._session(report.last_closed(self._sessions), preview=True), preview=True)
+
+    @property
+    def _sessions(self) -> Path:
+        return self._ws.scms_dir / "sessions"
+
+    def _session(self, since: int, preview: bool) -> report.Session:
+        with self._ws.db.read() as conn:
+            events = queries.events_after(conn, since)
+            patterns = queries.patterns_by_id(conn, [e.pattern_id for e in events])
+        tiers, _ = self._counts()
+        candidates, now, threshold = self.list(Tier.SESSION), self._ws.clock(), self.settings.promotion_threshold
+        eligible = [p for p in candidates if self.eligible(p)]
+        fading = [p for p in candidates if p not in eligible and preview
+                  and retention(p, now, self.settings.retention).score < self.settings.retention.archive_below]
+        return report.Session(first=since + 1, last=events[-1].id if events else since, events=events,
+                              patterns=patterns, tiers=tiers, threshold=threshold, eligible=eligible,
+                              close=[p for p in candidates if 0 < p.accepted_uses < threshold], would_archive=fading)
 
     def follow_changes(self) -> list[str]:
         """Catch up with what other processes committed (an agent through `scms mcp`, the CLI, another window):

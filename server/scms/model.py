@@ -41,6 +41,7 @@ class EventType(str, Enum):
     FILE_SYNCED = "file_synced"  # the validated file on disk differs from the store (git pull, hand edit)
     FILE_REMOVED = "file_removed"  # the validated file disappeared from disk
     IMPORTED = "imported"  # a pattern from an SCMS-kit memory or a rule file, with its counts, dates and source
+    UPDATED = "updated"  # a person edited its title, note, kind or tags
 
 
 class Evidence(BaseModel):

@@ -19,7 +19,7 @@ from scms.model import Kind, Pattern, Tier
 _RANGE = re.compile(r"^(?P<file>.+):(?P<start>\d+)(?:-(?P<end>\d+))?$")
 
 
-ABOUT_A_PATTERN = {"show", "accept", "reject", "promote", "demote", "forget", "restore"}
+ABOUT_A_PATTERN = {"show", "accept", "reject", "promote", "demote", "forget", "restore", "update"}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,6 +72,12 @@ def _list(memory: Memory, args: argparse.Namespace, code: None) -> Any:
     return memory.list(Tier(args.tier) if args.tier else None)
 
 
+def _accept(memory: Memory, pattern_id: str, code: CodeRange | None) -> Any:
+    if not memory.counts_as_use(pattern_id, code):
+        print("scms: this code is already evidence of the pattern: not counted as a new use", file=sys.stderr)
+    return memory.accept(pattern_id, code)
+
+
 def _remember(memory: Memory, args: argparse.Namespace, code: CodeRange) -> Any:
     return memory.remember(code, title=args.title, note=args.note or "", kind=Kind(args.kind), tags=args.tag)
 
@@ -81,7 +87,9 @@ COMMANDS: dict[str, Callable[[Memory, argparse.Namespace, CodeRange | None], Any
     "list": _list,
     "show": lambda m, a, c: m.get(a.id),
     "remember": _remember,
-    "accept": lambda m, a, c: m.accept(a.id, c),
+    "accept": lambda m, a, c: _accept(m, a.id, c),
+    "update": lambda m, a, c: m.update(a.id, title=a.title, note=a.note, kind=Kind(a.kind) if a.kind else None,
+                                       tags=a.tag),
     "reject": lambda m, a, c: m.reject(a.id, c, a.reason or ""),
     "promote": lambda m, a, c: m.promote(a.id),
     "promote-eligible": lambda m, a, c: m.promote_eligible(),

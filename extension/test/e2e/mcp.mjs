@@ -1,7 +1,9 @@
 // End-to-end test of the MCP offer in a current VS Code (code-server 4.139.1 = VS Code 1.139, on Node 24): install
 // the .vsix, open a demo workspace, and check through the real UI that "MCP: List Servers" lists the SCMS server the
-// extension offers; start it from there and check that VS Code runs it and lists its tools; then turn
-// scms.mcp.enabled off and check that the entry goes away without a restart. Screenshots land in build/e2e/.
+// extension offers; start it from there and check that VS Code runs it (the language server's Python, this folder)
+// and that the chat's tool picker lists its six tools; turn scms.mcp.enabled off and check that the entry goes away
+// and the server stops, without a restart; start the .vscode/mcp.json that docs/mcp.md gives; and turn the setting
+// on again. Screenshots land in build/e2e/.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -127,6 +129,36 @@ async function palette(command) {
 // the rows of the quick pick on screen (a closed one keeps its rows in the page, hidden)
 const rows = () => page.locator('.quick-input-widget:visible .quick-input-list .monaco-list-row');
 const rowTexts = async () => (await rows().allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+const outputText = async () => (await page.locator('.output-view .view-lines').first().innerText().catch(() => '')).replace(/\s+/g, ' ');
+
+/** MCP: List Servers, and the row of the server called `name`. */
+async function listServers(name) {
+  await palette('MCP: List Servers');
+  const row = rows().filter({ hasText: new RegExp(`^${name}(Stopped|Running|Starting)`) }).first();
+  await row.waitFor({ timeout: 30_000 })
+    .catch(async (error) => { throw new Error(`${error.message}; MCP: List Servers shows ${JSON.stringify(await rowTexts())}`); });
+  await sleep(1000); // the list fades in
+  return row;
+}
+
+/** Start the server `name` from MCP: List Servers; wait until its output (MCP: name) says it runs with our six tools. */
+async function startFromList(name) {
+  await (await listServers(name)).click();
+  await until('the "Start Server" action', async () => (await rowTexts()).some((t) => t.startsWith('Start Server')), 15_000)
+    .catch(async (error) => { throw new Error(`${error.message}; the actions are ${JSON.stringify(await rowTexts())}`); });
+  await rows().filter({ hasText: 'Start Server' }).first().click();
+  const ours = async () => (await outputText()).includes(`Starting server ${name} `);
+  if (!(await until(`the output of ${name}`, ours, 5_000).catch(() => false))) { // VS Code shows it as the server starts; else ask
+    await (await listServers(name)).click();
+    await until('the "Show Output" action', async () => (await rowTexts()).includes('Show Output'), 15_000);
+    await rows().filter({ hasText: 'Show Output' }).first().click();
+  }
+  await until(`"Discovered 6 tools" in the output of ${name}`, async () => {
+    const text = await outputText();
+    return (await ours()) && text.includes('Connection state: Running') && text.includes('Discovered 6 tools');
+  }, 60_000).catch(async (error) => { throw new Error(`${error.message}; the output shows: ${await outputText()}`); });
+  await sleep(500); // let the picker fade out
+}
 
 let failed = false;
 try {
@@ -160,44 +192,20 @@ try {
   log(offered.replace(/^.*?MCP: /, 'MCP: '));
 
   // 2. MCP: List Servers shows it
-  await palette('MCP: List Servers');
-  await until(`"${LABEL}" in MCP: List Servers`, async () => (await rowTexts()).some((t) => t.startsWith(`${LABEL}Stopped`)), 30_000)
-    .catch(async (error) => { throw new Error(`${error.message}; the list shows ${JSON.stringify(await rowTexts())}`); });
-  await sleep(1000); // the list fades in
+  await listServers(LABEL);
   await page.screenshot({ path: path.join(ARTIFACTS, 'mcp-list-servers.png') });
   log(`MCP: List Servers shows ${JSON.stringify(await rowTexts())}; screenshot build/e2e/mcp-list-servers.png`);
 
-  // 3. start it from there: VS Code runs `scms mcp` (no trust prompt: the editor trusts servers an extension offers)
-  // and says in the server's output that it runs and found the tools
-  const pickServer = async () => {
-    await palette('MCP: List Servers');
-    const row = rows().filter({ hasText: LABEL }).first();
-    await row.waitFor({ timeout: 30_000 });
-    return row;
-  };
-  await rows().filter({ hasText: LABEL }).first().click();
-  await until('the "Start Server" action', async () => (await rowTexts()).some((t) => t.startsWith('Start Server')), 15_000)
-    .catch(async (error) => { throw new Error(`${error.message}; the actions are ${JSON.stringify(await rowTexts())}`); });
-  await rows().filter({ hasText: 'Start Server' }).first().click();
-  const pid = await until('a "scms mcp" process for the workspace', () => mcpServers()[0], 60_000);
+  // 3. start it from there: VS Code runs `scms mcp` (no trust prompt: the editor trusts servers an extension offers),
+  // the extension sees it resolve the definition, and the server's output says it runs with its six tools
+  await startFromList(LABEL);
+  const pid = await until('a "scms mcp" process for the workspace', () => mcpServers()[0], 30_000);
   const started = mcpLines().find((l) => l.includes('MCP: the editor starts the SCMS memory server'));
   if (!started?.includes(`(${expected})`)) throw new Error(`the extension did not see VS Code start the server it offered: ${JSON.stringify(mcpLines())}`);
-  log(`VS Code started the MCP server (pid ${pid}): ${started.replace(/^.*?MCP: /, 'MCP: ')}`);
-  const outputText = () => page.locator('.output-view .view-lines').first().innerText().catch(() => '');
-  const shownByItself = await until('the server\'s output', async () => (await outputText()).includes('Starting server'), 5_000).catch(() => false);
-  if (!shownByItself) { // VS Code shows the output as the server starts; else ask for it
-    await (await pickServer()).click();
-    await until('the "Show Output" action', async () => (await rowTexts()).includes('Show Output'), 15_000);
-    await rows().filter({ hasText: 'Show Output' }).first().click();
-  }
-  await until('"Discovered 6 tools" in the server\'s output', async () => {
-    const text = (await outputText()).replace(/\s+/g, ' ');
-    return text.includes('Connection state: Running') && /Discovered 6 tools/.test(text);
-  }, 60_000).catch(async (error) => { throw new Error(`${error.message}; the output shows: ${await outputText()}`); });
-  await sleep(500); // let a picker fade out
   await page.screenshot({ path: path.join(ARTIFACTS, 'mcp-running.png') });
-  log('the server\'s output: "Connection state: Running", "Discovered 6 tools"; screenshot build/e2e/mcp-running.png');
-  await pickServer();
+  log(`VS Code started the MCP server (pid ${pid}); its output: "Connection state: Running", "Discovered 6 tools"; screenshot build/e2e/mcp-running.png`);
+  log(started.replace(/^.*?MCP: /, 'MCP: '));
+  await listServers(LABEL);
   await until(`"${LABEL} Running" in MCP: List Servers`, async () => (await rowTexts()).some((t) => t.startsWith(`${LABEL}Running`)), 15_000)
     .catch(async (error) => { throw new Error(`${error.message}; the list shows ${JSON.stringify(await rowTexts())}`); });
   log(`MCP: List Servers shows ${JSON.stringify(await rowTexts())}`);
@@ -217,7 +225,7 @@ try {
   log(`Configure Tools lists the server's tools: ${shown.join(', ')}; screenshot build/e2e/mcp-tools.png`);
   await page.keyboard.press('Escape');
 
-  // 5. scms.mcp.enabled off: the entry goes away (and VS Code stops the server); on again: it is back, no restart
+  // 5. scms.mcp.enabled off: the entry goes away and VS Code stops the server, without a restart
   writeSettings({ 'scms.mcp.enabled': false });
   await until('the SCMS output to say the server is no longer offered', () => mcpLines().some((l) => l.includes('no longer offered (scms.mcp.enabled is off)')), 30_000);
   await until('the "scms mcp" process to end', () => mcpServers().length === 0, 30_000);
@@ -231,11 +239,31 @@ try {
   await page.screenshot({ path: path.join(ARTIFACTS, 'mcp-disabled.png') });
   log(`scms.mcp.enabled off: MCP: List Servers shows ${JSON.stringify(await rowTexts())} and the server stopped; screenshot build/e2e/mcp-disabled.png`);
   await page.keyboard.press('Escape');
+
+  // 6. the hand configuration docs/mcp.md gives for .vscode/mcp.json works: VS Code lists it, expands
+  // ${workspaceFolder} to the folder, and runs it with its six tools
+  const docs = fs.readFileSync(path.join(ROOT, 'docs/mcp.md'), 'utf8');
+  const block = /<!-- extension\/test\/e2e\/mcp\.mjs starts this configuration[^>]*-->\s*```json\n([\s\S]*?)```/.exec(docs);
+  if (!block) throw new Error('docs/mcp.md lacks the marked .vscode/mcp.json block');
+  const handConfig = JSON.parse(block[1]);
+  handConfig.servers.scms.command = PYTHON; // the docs say /path/to/venv/bin/python
+  handConfig.servers.scms.args.push('--lexical'); // no embedding model to load here
+  fs.mkdirSync(path.join(ws, '.vscode'), { recursive: true });
+  fs.writeFileSync(path.join(ws, '.vscode/mcp.json'), JSON.stringify(handConfig, null, 2));
+  const before = new Set(mcpServers());
+  await startFromList('scms');
+  const handPid = await until('the "scms mcp" process of .vscode/mcp.json, on the workspace folder',
+    () => mcpServers().find((p) => !before.has(p)), 30_000);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'mcp-hand-config.png') });
+  log(`.vscode/mcp.json from docs/mcp.md: VS Code ran it (pid ${handPid}, \${workspaceFolder} = the demo folder) with its six tools, `
+    + 'asking nothing; screenshot build/e2e/mcp-hand-config.png');
+  await page.keyboard.press('Escape');
+
+  // 7. scms.mcp.enabled on again: offered and listed again, still without a restart
   writeSettings();
   await until('the SCMS output to offer the server again', () => mcpLines().filter((l) => l.includes('MCP: offered')).length === 2, 30_000);
-  await sleep(1000);
-  await pickServer();
-  log('scms.mcp.enabled on again: the server is listed again');
+  await listServers(LABEL);
+  log(`scms.mcp.enabled on again: MCP: List Servers shows ${JSON.stringify(await rowTexts())}`);
   log('PASS');
 } catch (error) {
   failed = true;

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import ast
+import io
+import logging
+import os
 import random
 import re
+import sys
 import sysconfig
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
+
+from scms.atomic import atomic_write
+
+log = logging.getLogger("scms")
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")  # the line breaks the parser knows, kept
 SKIP = ("test", "tests", "idlelib", "lib2to3", "site-packages", "turtledemo", "ensurepip")
@@ -54,3 +65,35 @@ def segment(lines: list[str], node: ast.AST) -> str:
     head = lines[first].encode()[node.col_offset:].decode()  # type: ignore[attr-defined]
     tail = lines[last].encode()[:node.end_col_offset].decode()  # type: ignore[attr-defined]
     return "".join([head, *lines[first + 1:last], tail])
+
+
+def ordinary_vectors(encode: Callable[[list[str]], np.ndarray], model_name: str, count: int) -> np.ndarray:
+    """The embeddings of `count` standard-library functions: measured once per machine and embedding model,
+    then read from the user's cache folder (`$XDG_CACHE_HOME/scms`, else `~/.cache/scms`), so a new folder's
+    memory model starts in milliseconds instead of embedding them again. A cache that cannot be read or written
+    only costs the embedding."""
+    path = _cache_dir() / f"ordinary-code-{_safe(model_name)}-{count}-py{sys.version_info[0]}{sys.version_info[1]}.npy"
+    try:
+        cached = np.load(path, allow_pickle=False)
+        if cached.ndim == 2 and 0 < cached.shape[0] <= count and cached.dtype == np.float32:
+            return cached
+    except (OSError, ValueError):
+        pass
+    vectors = np.ascontiguousarray(encode(stdlib_functions(count)), dtype=np.float32)
+    try:
+        buffer = io.BytesIO()
+        np.save(buffer, vectors, allow_pickle=False)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, buffer.getvalue())
+    except OSError as err:
+        log.info("the ordinary-code embeddings could not be cached in %s: %s", path.parent, err)
+    return vectors
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "scms"
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name)[:80]

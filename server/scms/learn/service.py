@@ -18,7 +18,7 @@ from scms.learn import persist
 from scms.learn.exemplars import Exemplars
 from scms.learn.learner import Learner, Rule
 from scms.learn.memory_layer import MemoryLayer, Shape
-from scms.learn.ordinary_code import stdlib_functions
+from scms.learn.ordinary_code import ordinary_vectors
 from scms.background import background_priority, release_freed_memory
 from scms.learn.slots import Background, background
 from scms.learn.view import View
@@ -123,7 +123,8 @@ class ModelService:
 
     def _create(self, count: int, report: Callable[[str, int], None]) -> tuple[MemoryLayer, Background]:
         report(f"measuring the memory model's slots on {count} standard-library functions", 85)
-        vectors = self.engine.embedder.encode(stdlib_functions(count))
+        embedder = self.engine.embedder
+        vectors = ordinary_vectors(embedder.encode, embedder.name, count)
         layer = MemoryLayer(Shape(dim=vectors.shape[1]))
         return layer, background(layer, vectors, BACKGROUND_BATCH)
 

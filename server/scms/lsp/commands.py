@@ -53,6 +53,13 @@ class PatternArgs(Args):
     pattern_id: str = Field(min_length=1, max_length=64)
 
 
+class UpdateArgs(PatternArgs):
+    title: str | None = Field(None, max_length=200)
+    note: str | None = Field(None, max_length=20_000)
+    kind: Kind | None = None
+    tags: list[str] | None = Field(None, max_length=20)
+
+
 class UseArgs(PatternArgs):
     uri: str | None = None
     range: Range | None = None
@@ -131,7 +138,10 @@ def _context_at(server: Any, memory: Memory, uri: str, position: Position) -> Co
 
 
 def accept(server: Any, memory: Memory, a: UseArgs) -> Any:
-    return memory.describe(memory.accept(a.pattern_id, _use_context(server, memory, a)))
+    """The pattern after the accept, with `counted`: false when this code is already its evidence (no new use)."""
+    context = _use_context(server, memory, a)
+    counted = memory.counts_as_use(a.pattern_id, context)
+    return {**memory.describe(memory.accept(a.pattern_id, context)), "counted": counted}
 
 
 def reject(server: Any, memory: Memory, a: RejectArgs) -> Any:
@@ -167,7 +177,8 @@ def export(server: Any, memory: Memory, a: ExportArgs) -> Any:
 def close_session(server: Any, memory: Memory, a: NoArgs) -> Any:
     closed = memory.close_session()
     return {"promoted": [memory.describe(p) for p in closed["promoted"]],
-            "archived": [memory.describe(p) for p in closed["archived"]], "report": closed["report"]}
+            "archived": [memory.describe(p) for p in closed["archived"]], "report": closed["report"],
+            "path": closed["path"]}
 
 
 def status(server: Any, memory: Memory, a: NoArgs) -> Any:
@@ -183,6 +194,9 @@ COMMANDS: dict[str, tuple[type[Args], Callable[[Any, Memory, Any], Any], bool]] 
     "scms.promoteEligible": (NoArgs, lambda s, m, a: [m.describe(p) for p in m.promote_eligible()], True),
     "scms.demote": (PatternArgs, lambda s, m, a: m.describe(m.demote(a.pattern_id)), True),
     "scms.forget": (PatternArgs, lambda s, m, a: m.describe(m.forget(a.pattern_id)), True),
+    "scms.restore": (PatternArgs, lambda s, m, a: m.describe(m.restore(a.pattern_id)), True),
+    "scms.update": (UpdateArgs, lambda s, m, a: m.describe(m.update(a.pattern_id, title=a.title, note=a.note,
+                                                                    kind=a.kind, tags=a.tags)), True),
     "scms.list": (ListArgs, lambda s, m, a: [m.describe(p) for p in m.list(a.tier)], False),
     "scms.recall": (RecallArgs, recall, False),
     "scms.export": (ExportArgs, export, False),

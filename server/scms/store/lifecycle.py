@@ -52,11 +52,60 @@ def _remembered(ws: Workspace, title: str, note: str, snippet: str, kind: Kind, 
 
 
 def accept(ws: Workspace, pattern_id: str, code: CodeRange | None = None) -> Pattern:
-    """One accepted use, in a context when one is given: counts toward promotion and refreshes retention."""
+    """One accepted use, in a context when one is given: counts toward promotion and refreshes retention. Code
+    the pattern already has as evidence (the same content hash) is no new use: nothing changes."""
     _check_inside(ws, code)
-    payload: dict[str, Any] = {"evidence": code.evidence.model_dump(mode="json")} if code else {}
-    return _transition(ws, pattern_id, EventType.ACCEPTED, payload, allowed=(Tier.SESSION, Tier.VALIDATED),
-                       refusal="it is archived; restore it first")
+    with ws.db.write() as conn:
+        pattern = _get(conn, pattern_id)
+        if pattern.tier not in (Tier.SESSION, Tier.VALIDATED):
+            raise InvalidState(f"pattern {pattern_id} is {pattern.tier.value}: it is archived; restore it first")
+        if code is not None and not counts_as_use(pattern, code):
+            return pattern
+        payload: dict[str, Any] = {"evidence": code.evidence.model_dump(mode="json")} if code else {}
+        if pattern.tier is Tier.VALIDATED:  # its file counts the uses too
+            after = append_moving_file(ws, conn, pattern.id, EventType.ACCEPTED, payload)
+        else:
+            _, after = projection.append(conn, EventType.ACCEPTED, pattern.id, payload, ws.clock())
+    assert after is not None
+    if after.tier is Tier.VALIDATED:
+        settle_files(ws, [after.id])
+    return after
+
+
+def counts_as_use(pattern: Pattern, code: CodeRange) -> bool:
+    """Whether accepting the pattern at this code is a new use: not at code it already has as evidence."""
+    return code.evidence.content_hash not in {e.content_hash for e in pattern.evidence}
+
+
+def update(ws: Workspace, pattern_id: str, fields: dict[str, Any]) -> Pattern:
+    """A person's edit of the title, note, kind or tags, as one event; a validated pattern's file follows (and
+    the edit is refused, nothing changed, when that file would hold a secret). No change, no event."""
+    if "title" in fields:
+        fields["title"] = " ".join(str(fields["title"]).split())[:200]
+        if not fields["title"]:
+            raise InvalidInput("title must not be blank", field="title")
+    if "body" in fields:
+        fields["body"] = str(fields["body"]).strip("\n")
+    if "tags" in fields:
+        fields["tags"] = sorted({" ".join(str(tag).split()) for tag in fields["tags"]} - {""})
+    with ws.db.write() as conn:
+        pattern = _get(conn, pattern_id)
+        if pattern.tier is Tier.ARCHIVE:
+            raise InvalidState(f"pattern {pattern_id} is archived: restore it first")
+        current = pattern.model_dump(mode="json")
+        changed = {k: v for k, v in fields.items() if current.get(k) != (v.value if isinstance(v, Kind) else v)}
+        changed = {k: (v.value if isinstance(v, Kind) else v) for k, v in changed.items()}
+        if not changed:
+            return pattern
+        if pattern.tier is Tier.VALIDATED:
+            files.check_secrets(Pattern.model_validate({**current, **changed}))
+            after = append_moving_file(ws, conn, pattern.id, EventType.UPDATED, {"fields": changed})
+        else:
+            _, after = projection.append(conn, EventType.UPDATED, pattern.id, {"fields": changed}, ws.clock())
+    assert after is not None
+    if after.tier is Tier.VALIDATED:
+        settle_files(ws, [after.id])
+    return after
 
 
 def reject(ws: Workspace, pattern_id: str, code: CodeRange | None = None, reason: str = "") -> Pattern:

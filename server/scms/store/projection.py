@@ -67,6 +67,9 @@ def apply(pattern: Pattern | None, event: Event) -> Pattern | None:
     elif kind is EventType.RESTORED:
         p.tier, p.status, p.promoted = Tier.SESSION, Status.CANDIDATE, None
         p.decay_anchor = ts
+    elif kind is EventType.UPDATED:
+        p = Pattern.model_validate({**p.model_dump(), **{k: v for k, v in payload["fields"].items()
+                                                         if k in CONTENT_FIELDS}})
     elif kind is EventType.FILE_SYNCED:
         fields = payload["fields"]
         p = Pattern.model_validate({**p.model_dump(), **{k: fields[k] for k in CONTENT_FIELDS if k in fields}})

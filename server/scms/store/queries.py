@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any, NamedTuple
 
-from scms.model import Pattern
+from scms.model import Event, EventType, Pattern
 from scms.text import pattern_text
 
 CHUNK = 500  # values per `IN (…)`: well below SQLite's limit on bound parameters
@@ -79,6 +80,14 @@ def patterns_by_id(conn: sqlite3.Connection, pattern_ids: list[str]) -> dict[str
 
 
 # the event log
+
+def events_after(conn: sqlite3.Connection, event_id: int) -> list[Event]:
+    """Every event logged after `event_id`, oldest first."""
+    return [Event(id=row[0], ts=datetime.fromisoformat(row[1]), type=EventType(row[2]), pattern_id=row[3],
+                  payload=json.loads(row[4]))
+            for row in conn.execute("SELECT id, ts, type, pattern_id, payload FROM events WHERE id > ? ORDER BY id",
+                                    (event_id,))]
+
 
 def newest_event(conn: sqlite3.Connection) -> int:
     """The id of the last event logged (0 for an empty log)."""

@@ -19,6 +19,8 @@ scms.db
 scms.db-*
 model/
 index/
+sessions/
+discovery/
 *.tmp
 """
 
@@ -57,9 +59,7 @@ class Workspace:
         try:
             scms_dir.mkdir(exist_ok=True)
             (scms_dir / "patterns").mkdir(exist_ok=True)
-            ignore = scms_dir / ".gitignore"
-            if not ignore.exists():
-                atomic_write(ignore, GITIGNORE)
+            _keep_ignored(scms_dir / ".gitignore")
         except OSError as err:
             raise StoreError(f"cannot create {scms_dir}: {err.strerror or err}") from None
         return cls(root=root.resolve(), settings=settings or Settings(), db=Database(scms_dir / "scms.db"),
@@ -67,3 +67,18 @@ class Workspace:
 
     def close(self) -> None:
         self.db.close()
+
+
+def _keep_ignored(ignore: Path) -> None:
+    """`.scms/.gitignore`: written when missing; SCMS's own (its first line) gains the entries a newer version
+    keeps local; one a person wrote is left alone."""
+    if not ignore.exists():
+        atomic_write(ignore, GITIGNORE)
+        return
+    text = ignore.read_text(encoding="utf-8", errors="replace")
+    if not text.startswith(GITIGNORE.splitlines()[0]):
+        return
+    present = {line.strip() for line in text.splitlines()}
+    missing = [line for line in GITIGNORE.splitlines() if line and line not in present]
+    if missing:
+        atomic_write(ignore, text.rstrip("\n") + "\n" + "\n".join(missing) + "\n")

@@ -21,7 +21,8 @@ from scms.background import background_priority
 from scms.recall.engine import RecallEngine
 from scms.sharing import Sharing
 from scms.recall.ranking import Recalled
-from scms.store import lifecycle, queries
+from scms.store import editing, lifecycle, queries
+from scms.store.evidence import EvidenceCheck
 from scms.store.files import file_name
 from scms.store.lifecycle import SyncReport
 from scms.store.projection import now_utc
@@ -53,6 +54,7 @@ class Memory(Sharing):
         self._ws = workspace
         self._last_sync = sync
         self._engine = RecallEngine(workspace)
+        self._evidence = EvidenceCheck(workspace.root, workspace.settings.max_file_bytes)
         self._learning = None  # the memory model (scms.learn.service.ModelService) once embeddings are ready
         with workspace.db.read() as conn:
             self._followed = queries.newest_event(conn)  # the last event `follow_changes` has seen
@@ -181,8 +183,19 @@ class Memory(Sharing):
         fields = {name: value for name, value in (("title", title), ("body", note), ("kind", kind), ("tags", tags))
                   if value is not None}
         before = self.get(pattern_id)
-        after = lifecycle.update(self._ws, pattern_id, fields)
+        after = editing.update(self._ws, pattern_id, fields)
         return self._follow(after) if before.tier is Tier.VALIDATED and after is not before else after
+
+    def reanchor(self, pattern_id: str) -> Pattern:
+        """Point the pattern's evidence at where its code is now (moved code by its hash, changed code by
+        similarity); refused when none of it can be found (forget it instead)."""
+        before = self.get(pattern_id)
+        after = editing.reanchor(self._ws, pattern_id, self._evidence)
+        return self._follow(after) if before.tier is Tier.VALIDATED and after is not before else after
+
+    def checked(self, pattern: Pattern) -> Pattern:
+        """The pattern with `stale` set: the evidence whose code has changed or gone since."""
+        return pattern.model_copy(update={"stale": self._evidence.stale(pattern)})
 
     def reject(self, pattern_id: str, code: CodeRange | None = None, reason: str = "") -> Pattern:
         pattern = lifecycle.reject(self._ws, pattern_id, code, reason)
@@ -361,6 +374,7 @@ class Memory(Sharing):
     def describe(self, pattern: Pattern) -> dict[str, Any]:
         """The pattern as JSON, with its retention score now and its file."""
         data = pattern.model_dump(mode="json")
+        data["stale"] = [e.model_dump(mode="json") for e in self._evidence.stale(pattern)]
         data["retention"] = retention(pattern, self._ws.clock(), self.settings.retention).model_dump()
         data["score"] = round(data["retention"]["score"], 4)
         data["eligible"] = self.eligible(pattern)

@@ -42,6 +42,7 @@ class EventType(str, Enum):
     FILE_REMOVED = "file_removed"  # the validated file disappeared from disk
     IMPORTED = "imported"  # a pattern from an SCMS-kit memory or a rule file, with its counts, dates and source
     UPDATED = "updated"  # a person edited its title, note, kind or tags
+    REANCHORED = "reanchored"  # its evidence pointed at where its code is now (and its snippet, if that changed)
 
 
 class Evidence(BaseModel):
@@ -78,6 +79,8 @@ class Pattern(BaseModel):
     rejected_uses: int = 0
     rejected_contexts: list[str] = Field(default_factory=list)  # content hashes where it was rejected
     proposed_by: str | None = None  # the AI agent that proposed it (through `scms mcp`); None: a person did
+    # evidence whose code has changed or gone: found when the pattern is shown, never stored
+    stale: list[Evidence] = Field(default_factory=list, exclude=True)
 
     @field_validator("body")
     @classmethod

@@ -33,6 +33,9 @@ class Sharing:
     def get(self, pattern_id: str) -> Pattern:  # the facade's
         raise NotImplementedError
 
+    def checked(self, pattern: Pattern) -> Pattern:  # the facade's
+        raise NotImplementedError
+
     def propose(self, agent: str, *, title: str, note: str = "", code: str | CodeRange = "",
                 kind: Kind = Kind.PATTERN, tags: list[str] | None = None, languages: list[str] | None = None) -> Pattern:
         """An AI agent's candidate: session tier only, marked as proposed by `agent`, from a range of a file or
@@ -57,7 +60,7 @@ class Sharing:
         from scms.export import export
 
         chosen = list(self._ws.settings.export.targets) if targets is None else targets
-        report = export(self._ws.root, self.list(Tier.VALIDATED), chosen)
+        report = export(self._ws.root, [self.checked(p) for p in self.list(Tier.VALIDATED)], chosen)
         return {"written": report.written, "changed": report.changed, "removed": report.removed,
                 "unchanged": report.unchanged, "skipped": report.skipped}
 
@@ -74,7 +77,7 @@ class Sharing:
         """WORKSPACE_RULES.md as the export writes it now, from the validated tier."""
         from scms.export.formats import workspace_rules
 
-        return workspace_rules(self.list(Tier.VALIDATED))
+        return workspace_rules([self.checked(p) for p in self.list(Tier.VALIDATED)])
 
     def pattern_markdown(self, pattern_id: str) -> str:
         """A validated pattern's file as it is written in `.scms/patterns/`."""

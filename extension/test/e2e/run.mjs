@@ -1,5 +1,5 @@
 // End-to-end test in real VS Code (code-server) driven by Debian's Chromium: install the .vsix, open a demo
-// workspace of standard-library code, remember a selection, accept it twice from the hover card, promote
+// workspace of standard-library code, remember a selection, accept it from the hover card in two other places, promote
 // eligible, and check the tree view and the .scms/patterns/ file; export the rule files from the palette and check
 // them (a person's AGENTS.md text kept); then kill the language server and check that
 // the extension restarts it and shows the memory again. On this VS Code (1.100) the MCP provider API is still a
@@ -44,6 +44,7 @@ for (const name of ['shutil.py', 'tarfile.py']) fs.copyFileSync(path.join(stdlib
 const lineOf = (file, needle) => fs.readFileSync(path.join(ws, 'src', file), 'utf8').split('\n').findIndex((l) => l.startsWith(needle)) + 1;
 const COPYFILEOBJ = lineOf('shutil.py', 'def copyfileobj(');
 const TAR_COPY = lineOf('tarfile.py', 'def copyfileobj(');
+const READINTO = lineOf('shutil.py', 'def _copyfileobj_readinto(');
 
 fs.mkdirSync(path.join(dirs.data, 'User'), { recursive: true });
 fs.writeFileSync(path.join(dirs.data, 'User/settings.json'), JSON.stringify({
@@ -149,8 +150,8 @@ function logText(pattern) {
   return found.join('\n');
 }
 
-async function acceptFromCard(expectedUses) {
-  const card = await hoverCard('divmod');
+async function acceptFromCard(expectedUses, word = 'divmod') {
+  const card = await hoverCard(word);
   await card.locator('a', { hasText: 'Accept' }).first().click();
   await until(`${expectedUses} accepted uses`, () => scmsState()[0]?.accepted_uses === expectedUses);
   log(`accepted from the hover card: ${expectedUses} uses`);
@@ -217,8 +218,10 @@ try {
   await page.screenshot({ path: path.join(ARTIFACTS, 'hover-card.png') });
   log('hover card shown; screenshot build/e2e/hover-card.png');
   await acceptFromCard(1);
+  // the second accept in another context: code that is already evidence of the pattern does not count again
   await page.mouse.move(10, 10);
-  await acceptFromCard(2);
+  await openAt('src/shutil.py', READINTO + 8);
+  await acceptFromCard(2, 'memoryview');
 
   // 3. promote eligible, then the file and the tree view
   await palette('SCMS: Promote Eligible');

@@ -84,10 +84,12 @@ def evidence_lines(pattern: Pattern) -> list[str]:
     if not pattern.evidence:
         return []
     lines = ["**Evidence:**", ""]
+    stale = set(pattern.stale)
     for e in sorted(pattern.evidence, key=lambda e: (e.file, e.start_line, e.end_line, e.commit or "")):
         span = f"line {e.start_line}" if e.start_line == e.end_line else f"lines {e.start_line}-{e.end_line}"
         commit = f" (commit {e.commit[:12]})" if e.commit else ""
-        lines.append(f"- `{one_line(e.file)}` {span}{commit}")
+        changed = " (stale: this code has changed or gone since)" if e in stale else ""
+        lines.append(f"- `{one_line(e.file)}` {span}{commit}{changed}")
     return lines + [""]
 
 

@@ -34,6 +34,12 @@ def card(recalled: list[Recalled], uri: str, context_range: dict[str, Any]) -> s
         by = f" · proposed by {_escape(' '.join(p.proposed_by.split()))} (agent)" if p.proposed_by else ""
         section = [f"**SCMS** · *{BADGES[p.tier]}* · {uses} · {p.kind.value.replace('_', '-')}{by}",
                    "", f"#### {_escape(' '.join(p.title.split()))}", "", " · ".join(links), ""]
+        if p.stale:
+            where = ", ".join(f"`{_escape(e.file)}` {e.start_line}–{e.end_line}" for e in p.stale[:3])
+            more = f" and {len(p.stale) - 3} more" if len(p.stale) > 3 else ""
+            section += [f"⚠ *Stale:* the code it cites has changed or gone ({where}{more}) · "
+                        + command_link("Re-anchor", "scms.reanchor", {"patternId": p.id}) + " · "
+                        + command_link("Forget", "scms.forget", {"patternId": p.id}), ""]
         section += [f"*Why:* {reason}  " for reason in item.reasons]
         if p.body.strip():
             section += ["", _quoted(_clip(p.body, 400))]

@@ -194,6 +194,7 @@ COMMANDS: dict[str, tuple[type[Args], Callable[[Any, Memory, Any], Any], bool]] 
     "scms.promoteEligible": (NoArgs, lambda s, m, a: [m.describe(p) for p in m.promote_eligible()], True),
     "scms.demote": (PatternArgs, lambda s, m, a: m.describe(m.demote(a.pattern_id)), True),
     "scms.forget": (PatternArgs, lambda s, m, a: m.describe(m.forget(a.pattern_id)), True),
+    "scms.reanchor": (PatternArgs, lambda s, m, a: m.describe(m.reanchor(a.pattern_id)), True),
     "scms.restore": (PatternArgs, lambda s, m, a: m.describe(m.restore(a.pattern_id)), True),
     "scms.update": (UpdateArgs, lambda s, m, a: m.describe(m.update(a.pattern_id, title=a.title, note=a.note,
                                                                     kind=a.kind, tags=a.tags)), True),

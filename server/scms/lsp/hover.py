@@ -7,6 +7,7 @@ indexes hold now and never waits for the embedding model (an unseen unit is embe
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 from lsprotocol import types
@@ -41,6 +42,7 @@ def _card(ls: ScmsServer, memory: Memory, uri: str, position: types.Position) ->
     if not found:
         return None
     context, recalled = found
+    recalled = [replace(r, pattern=memory.checked(r.pattern)) for r in recalled]  # stale evidence, for its badge
     return card(recalled, uri, unit_range(context))
 
 

@@ -56,7 +56,7 @@ def accept(ws: Workspace, pattern_id: str, code: CodeRange | None = None) -> Pat
     the pattern already has as evidence (the same content hash) is no new use: nothing changes."""
     _check_inside(ws, code)
     with ws.db.write() as conn:
-        pattern = _get(conn, pattern_id)
+        pattern = pattern_in(conn, pattern_id)
         if pattern.tier not in (Tier.SESSION, Tier.VALIDATED):
             raise InvalidState(f"pattern {pattern_id} is {pattern.tier.value}: it is archived; restore it first")
         if code is not None and not counts_as_use(pattern, code):
@@ -77,37 +77,6 @@ def counts_as_use(pattern: Pattern, code: CodeRange) -> bool:
     return code.evidence.content_hash not in {e.content_hash for e in pattern.evidence}
 
 
-def update(ws: Workspace, pattern_id: str, fields: dict[str, Any]) -> Pattern:
-    """A person's edit of the title, note, kind or tags, as one event; a validated pattern's file follows (and
-    the edit is refused, nothing changed, when that file would hold a secret). No change, no event."""
-    if "title" in fields:
-        fields["title"] = " ".join(str(fields["title"]).split())[:200]
-        if not fields["title"]:
-            raise InvalidInput("title must not be blank", field="title")
-    if "body" in fields:
-        fields["body"] = str(fields["body"]).strip("\n")
-    if "tags" in fields:
-        fields["tags"] = sorted({" ".join(str(tag).split()) for tag in fields["tags"]} - {""})
-    with ws.db.write() as conn:
-        pattern = _get(conn, pattern_id)
-        if pattern.tier is Tier.ARCHIVE:
-            raise InvalidState(f"pattern {pattern_id} is archived: restore it first")
-        current = pattern.model_dump(mode="json")
-        changed = {k: v for k, v in fields.items() if current.get(k) != (v.value if isinstance(v, Kind) else v)}
-        changed = {k: (v.value if isinstance(v, Kind) else v) for k, v in changed.items()}
-        if not changed:
-            return pattern
-        if pattern.tier is Tier.VALIDATED:
-            files.check_secrets(Pattern.model_validate({**current, **changed}))
-            after = append_moving_file(ws, conn, pattern.id, EventType.UPDATED, {"fields": changed})
-        else:
-            _, after = projection.append(conn, EventType.UPDATED, pattern.id, {"fields": changed}, ws.clock())
-    assert after is not None
-    if after.tier is Tier.VALIDATED:
-        settle_files(ws, [after.id])
-    return after
-
-
 def reject(ws: Workspace, pattern_id: str, code: CodeRange | None = None, reason: str = "") -> Pattern:
     """One rejection: lowers confidence, and the pattern is not suggested again in that context."""
     _check_inside(ws, code)
@@ -121,7 +90,7 @@ def reject(ws: Workspace, pattern_id: str, code: CodeRange | None = None, reason
 def promote(ws: Workspace, pattern_id: str, *, auto: bool = False) -> Pattern:
     """To the validated tier: the event commits first, then its file is written (see `settle_files`)."""
     with ws.db.write() as conn:
-        pattern = _get(conn, pattern_id)
+        pattern = pattern_in(conn, pattern_id)
         if pattern.tier is not Tier.SESSION:
             raise InvalidState(f"pattern {pattern_id} is {pattern.tier.value}; only session patterns are promoted")
         files.check_secrets(_as_promoted(ws, pattern))  # before the event: a refusal leaves it a candidate
@@ -246,7 +215,7 @@ def sync_files(ws: Workspace) -> SyncReport:
 
 def get(ws: Workspace, pattern_id: str) -> Pattern:
     with ws.db.read() as conn:
-        return _get(conn, pattern_id)
+        return pattern_in(conn, pattern_id)
 
 
 def list_patterns(ws: Workspace, tier: Tier | None = None) -> list[Pattern]:
@@ -257,7 +226,7 @@ def list_patterns(ws: Workspace, tier: Tier | None = None) -> list[Pattern]:
 def _transition(ws: Workspace, pattern_id: str, type_: EventType, payload: dict[str, Any], *,
                 allowed: tuple[Tier, ...], refusal: str, drop_file: bool = False) -> Pattern:
     with ws.db.write() as conn:
-        pattern = _get(conn, pattern_id)
+        pattern = pattern_in(conn, pattern_id)
         if pattern.tier not in allowed:
             raise InvalidState(f"pattern {pattern_id} is {pattern.tier.value}: {refusal}")
         moves_file = drop_file and pattern.tier is Tier.VALIDATED
@@ -328,7 +297,8 @@ def _check_inside(ws: Workspace, code: CodeRange | None) -> None:
         raise outside_workspace(ws.root, code.evidence.file)
 
 
-def _get(conn: sqlite3.Connection, pattern_id: str) -> Pattern:
+def pattern_in(conn: sqlite3.Connection, pattern_id: str) -> Pattern:
+    """The pattern by id inside the caller's transaction; NotFound (naming the id) otherwise."""
     if not isinstance(pattern_id, str) or not pattern_id.strip():
         raise InvalidInput("patternId must be a non-empty string", field="patternId")
     pattern = projection.load(conn, pattern_id.strip())

@@ -67,6 +67,10 @@ def apply(pattern: Pattern | None, event: Event) -> Pattern | None:
     elif kind is EventType.RESTORED:
         p.tier, p.status, p.promoted = Tier.SESSION, Status.CANDIDATE, None
         p.decay_anchor = ts
+    elif kind is EventType.REANCHORED:
+        p.evidence = [Evidence.model_validate(e) for e in payload["evidence"]]
+        if payload.get("snippet") is not None:
+            p.snippet = payload["snippet"]
     elif kind is EventType.UPDATED:
         p = Pattern.model_validate({**p.model_dump(), **{k: v for k, v in payload["fields"].items()
                                                          if k in CONTENT_FIELDS}})

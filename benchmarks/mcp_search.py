@@ -21,7 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,13 +59,25 @@ class Row:
         return q[49], q[94]
 
 
+VARIANTS = ("sentence", "keyword")
+
+
+def _query(target: Item, variant: str) -> str:
+    return target.query if variant == "sentence" else target.keyword
+
+
 def _say(message: str) -> None:
     print(f"[mcp {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def _client(command: str, args: list[str], log: Path, env: dict[str, str] | None = None) -> Client:
-    params = StdioServerParameters(command=command, args=args, env=env)
-    return Client(stdio_client(params, errlog=log.open("a")), read_timeout_seconds=300)
+@asynccontextmanager
+async def _client(command: str, args: list[str], log: Path, env: dict[str, str] | None = None
+                  ) -> AsyncIterator[Client]:
+    """An MCP client of a server started over stdio, its stderr in `log`."""
+    with log.open("a") as errlog:
+        params = StdioServerParameters(command=command, args=args, env=env)
+        async with Client(stdio_client(params, errlog=errlog), read_timeout_seconds=300) as client:
+            yield client
 
 
 async def _timed(call: Callable[[str], Awaitable[list[str]]], queries: list[str],
@@ -127,8 +140,8 @@ async def scms_rows(source: Path, ids: dict[str, str], corpus: Corpus, size: int
         for item in corpus.spare[:WARMUP]:
             await call(item.query or item.title)
         rows = []
-        for variant in ("sentence", "keyword"):
-            queries = [t.query if variant == "sentence" else t.keyword for t in targets]
+        for variant in VARIANTS:
+            queries = [_query(t, variant) for t in targets]
             hits, ms = await _timed(call, queries, answers)
             rows.append(Row(system, variant, len(ids), hits, ms, {"ready_s": ready}))
     return rows
@@ -141,7 +154,8 @@ def _embedded(db: Path, keys: list[str]) -> int:
         return conn.execute(f"SELECT COUNT(*) FROM embeddings WHERE content_hash IN ({marks})", keys).fetchone()[0]
 
 
-async def busy_row(source: Path, ids: dict[str, str], corpus: Corpus, size: int, new: int, tmp: Path) -> Row:
+async def busy_rows(source: Path, ids: dict[str, str], corpus: Corpus, size: int, new: int,
+                    tmp: Path) -> list[Row]:
     """search_patterns while the server's worker embeds `new` candidates just added through add_candidate:
     only the searches after which some of them were still not embedded count."""
     root = _fresh(source, tmp, f"scms-{size}-busy")
@@ -170,33 +184,35 @@ async def busy_row(source: Path, ids: dict[str, str], corpus: Corpus, size: int,
         left_after_adds = len(keys) - _embedded(db, keys)
         _say(f"busy: added {len(keys)} candidates in {time.perf_counter() - started:.1f} s, "
              f"{left_after_adds} not embedded yet; searching while the worker embeds them")
-        hits, ms, busy, left = [], [], [], left_after_adds
-        queries = [(t.query, a) for t, a in zip(targets, answers)] + [(t.keyword, a) for t, a in zip(targets, answers)]
+        left, idle_after = left_after_adds, 0
+        rows = [Row("SCMS (embeddings), worker busy", variant, size + len(keys), [], []) for variant in VARIANTS]
         searched_from = time.perf_counter()
-        for n, (query, answer) in enumerate(queries):
-            if left == 0 and n >= len(targets):
-                break
-            t0 = time.perf_counter()
-            found = [p["id"] for p in (await _search(client, query))["patterns"]]
-            elapsed = (time.perf_counter() - t0) * 1000
-            left = len(keys) - _embedded(db, keys)
-            if n < len(targets):
-                hits.append(answer in found)
-            if left > 0:
-                busy.append(elapsed)
-            else:
-                ms.append(elapsed)
-        busy_s = time.perf_counter() - searched_from
+        for row in rows:  # every sentence, then keywords while the worker still works
+            for target, answer in zip(targets, answers):
+                if left == 0 and row.variant != "sentence":
+                    break
+                t0 = time.perf_counter()
+                found = [p["id"] for p in (await _search(client, _query(target, row.variant)))["patterns"]]
+                elapsed = (time.perf_counter() - t0) * 1000
+                left = len(keys) - _embedded(db, keys)
+                row.hits.append(answer in found[:5])
+                if left > 0:
+                    row.ms.append(elapsed)
+                else:
+                    idle_after += 1
+        searching_s, left_at_end = time.perf_counter() - searched_from, left
         deadline = time.perf_counter() + 300
         while left > 0 and time.perf_counter() < deadline:
             await asyncio.sleep(0.5)
             left = len(keys) - _embedded(db, keys)
         drained_s = time.perf_counter() - started
-    _say(f"busy: {len(busy)} searches while the worker was busy; all embedded {drained_s:.1f} s after the first add")
-    return Row("SCMS (embeddings), worker busy", "sentence, then keyword", size + len(keys), hits, busy,
-               {"added": len(keys), "left_after_adds": left_after_adds, "left_at_end": left,
-                "idle_after": len(ms), "drained_s": drained_s, "searching_s": busy_s,
-                "add_p50": statistics.median(add_ms), "adding_s": adding_s})
+    busy = sum(len(row.ms) for row in rows)
+    _say(f"busy: {busy} searches while the worker was busy; all embedded {drained_s:.1f} s after the first add")
+    rows[0].extra = {"added": len(keys), "left_after_adds": left_after_adds, "left_at_end": left_at_end,
+                     "idle_after": idle_after, "drained_s": drained_s, "searching_s": searching_s, "busy": busy,
+                     "embedded_per_s": (left_after_adds - left_at_end) / searching_s,
+                     "add_p50": statistics.median(add_ms), "adding_s": adding_s}
+    return rows
 
 
 def ensure_server_memory() -> Path:
@@ -245,9 +261,9 @@ async def server_memory_rows(corpus: Corpus, size: int, ids: dict[str, str], tmp
         for item in corpus.spare[:WARMUP]:
             await call(item.query or item.title)
         rows = []
-        for variant in ("sentence", "keyword"):
+        for variant in VARIANTS:
             returned.clear()
-            queries = [t.query if variant == "sentence" else t.keyword for t in targets]
+            queries = [_query(t, variant) for t in targets]
             hits, ms = await _timed(call, queries, answers)
             rows.append(Row("server-memory", variant, len(stored), hits, ms,
                             {"load_s": loaded, "returned_median": statistics.median(returned),
@@ -256,8 +272,8 @@ async def server_memory_rows(corpus: Corpus, size: int, ids: dict[str, str], tmp
 
 
 async def _run(sizes: tuple[int, ...], new: int) -> dict[str, Any]:
-    started = time.perf_counter()
-    _say("reading the corpus")
+    started, load = time.perf_counter(), os.getloadavg()[0]
+    _say(f"reading the corpus (1-minute load average {load:.1f})")
     corpus = build()
     ensure_server_memory()
     rows: list[Row] = []
@@ -273,13 +289,13 @@ async def _run(sizes: tuple[int, ...], new: int) -> dict[str, Any]:
             rows += await scms_rows(source, ids, corpus, size, True, tmp)
             rows += await server_memory_rows(corpus, size, ids, tmp)
         big = max(sizes)
-        busy = await busy_row(*templates[big], corpus, len(templates[big][1]), new, tmp)
+        busy = await busy_rows(*templates[big], corpus, len(templates[big][1]), new, tmp)
         shutil.rmtree(tmp, ignore_errors=True)
-    for row in rows + [busy]:
+    for row in rows + busy:
         p50, p95 = row.p50_p95 if len(row.ms) > 1 else (float("nan"),) * 2
         _say(f"{row.system:32s} {row.variant:22s} {row.patterns:6,d}  recall@5 {row.recall:.3f}  "
              f"p50 {p50:7.1f}  p95 {p95:7.1f} ms  n={len(row.ms)}")
-    return {"rows": rows, "busy": busy, "corpus": corpus, "seconds": time.perf_counter() - started,
+    return {"rows": rows, "busy": busy, "corpus": corpus, "seconds": time.perf_counter() - started, "load": load,
             "server_memory": server_memory_version()}
 
 

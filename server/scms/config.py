@@ -63,6 +63,26 @@ class ExportSettings(BaseModel):
     on_change: bool = False
 
 
+class SuggestionSettings(BaseModel):
+    """What the editor suggests by itself, as diagnostics: patterns that recall strongly for the code being
+    edited, earlier failures the code matches, and shapes the code keeps repeating (discovery)."""
+
+    model_config = _MODEL
+
+    recalled: bool = True
+    failures: bool = True
+    recall_threshold: float = Field(0.6, ge=0, le=1)  # the relevance a pattern needs to be suggested unasked
+    # lower for earlier failures: their notes (symptom, cause, fix) dilute the match with code, and a missed
+    # warning repeats a bug while a needless one costs a glance
+    failure_threshold: float = Field(0.45, ge=0, le=1)
+    max_hints: int = Field(5, ge=0, le=100)  # per document, strongest first: never a wall of hints
+    discovery: bool = True
+    min_occurrences: int = Field(3, ge=2, le=100)
+    max_files: int = Field(5000, ge=0, le=200_000)  # files the workspace scan mines at most
+    exclude: list[str] = Field(default_factory=lambda: ["**/node_modules/**", "**/.venv/**", "**/venv/**",
+                                                        "**/dist/**", "**/build/**", "**/.scms/**"])
+
+
 class Settings(BaseModel):
     """Everything the memory and its front ends need beyond the workspace path."""
 
@@ -73,6 +93,7 @@ class Settings(BaseModel):
     recall: RecallSettings = Field(default_factory=RecallSettings)
     learning: LearningSettings = Field(default_factory=LearningSettings)
     export: ExportSettings = Field(default_factory=ExportSettings)
+    suggestions: SuggestionSettings = Field(default_factory=SuggestionSettings)
     notifications: Literal["off", "onError", "onWarning", "always"] = "onWarning"
     max_file_bytes: int = Field(5_000_000, ge=1_000)
 

@@ -20,6 +20,7 @@ from scms.recall import ranking
 from scms.background import background_priority
 from scms.recall.engine import RecallEngine
 from scms.sharing import Sharing
+from scms.suggesting import Hint, Suggesting
 from scms.recall.ranking import Recalled
 from scms.store import editing, lifecycle, queries
 from scms.store.evidence import EvidenceCheck
@@ -33,7 +34,7 @@ from scms.store.source import (CodeRange, code_of_lines, code_range, inside, lan
 from scms.store.workspace import Workspace, find_root
 from scms.text import fence_for
 
-__all__ = ["CodeRange", "Memory", "Recalled", "SyncReport", "fence_for", "find_root", "language_of", "read_code"]
+__all__ = ["CodeRange", "Hint", "Memory", "Recalled", "SyncReport", "fence_for", "find_root", "language_of", "read_code"]
 
 log = logging.getLogger("scms")
 _T = TypeVar("_T")
@@ -47,7 +48,7 @@ def read_code(root: Path, file: str | Path, start_line: int, end_line: int,
     return read_range(root, file, start_line, end_line, max_bytes)
 
 
-class Memory(Sharing):
+class Memory(Sharing, Suggesting):
     """One workspace's pattern memory. Open it, call its operations, close it."""
 
     def __init__(self, workspace: Workspace, sync: SyncReport) -> None:

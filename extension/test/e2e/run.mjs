@@ -92,8 +92,9 @@ async function openAt(file, line) {
   const input = page.locator('.quick-input-widget input');
   await input.waitFor();
   await input.fill(`${file}:${line}`);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(file) }).first().waitFor();
-  await page.keyboard.press('Enter');
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(file) }).first();
+  await row.waitFor();
+  await row.click(); // not Enter: the first row may be a file opened before
   await page.locator('.monaco-editor .view-line').first().waitFor();
   await sleep(500);
 }

@@ -242,7 +242,8 @@ class Discovery:
     # --- suggestions ---
 
     def suggestions(self, file: str | Path) -> list[Suggestion]:
-        """The candidates to show in a file: at most `max_hints`, most repeated first, none inside another."""
+        """The candidates to show in a file: at most `max_hints`, most repeated first, one per shape (at its
+        first place in the file), none inside another; in the order of their lines."""
         relative = self._relative(file)
         if relative is None or self.max_hints <= 0:
             return []
@@ -251,8 +252,9 @@ class Discovery:
                            key=lambda o: (rank[o.shape_hash], o.start_line))
         chosen: list[Occurrence] = []
         for occurrence in mine_here:
-            if any(occurrence.inside(other) or other.inside(occurrence) for other in chosen):
-                continue
+            if any(occurrence.shape_hash == other.shape_hash or occurrence.inside(other) or other.inside(occurrence)
+                   for other in chosen):
+                continue  # one hint per shape in a file (its evidence lists the others), none nested
             chosen.append(occurrence)
             if len(chosen) >= self.max_hints:
                 break
@@ -302,12 +304,15 @@ class Discovery:
     def title(self, shape: str) -> str:
         """A readable name for a shape: the calls its places share and what kind of code it is, then the
         words their enclosing functions' names share ("`isinstance` … `ValueError` try block (address
-        validator)"); the first line of code when nothing is shared."""
+        validator)"); the first line of code when nothing is shared. Of many shared calls, the first two and
+        the last are named."""
         places = self.index.occurrences(shape)
         if not places:
             return f"repeated shape {shape}"
         kind = _KINDS.get(places[0].kind, places[0].kind.replace("_", " "))
-        calls = _shared([list(o.calls) for o in places], limit=3)
+        calls = _shared([list(o.calls) for o in places], limit=12)
+        if len(calls) > 3:
+            calls = [calls[0], calls[1], calls[-1]]  # the first calls and the last: `open` … `read` … `close`
         words = _shared([[w for w in subwords(o.name) if w not in _DULL_WORDS] for o in places], limit=3)
         title = f"{' … '.join(f'`{c}`' for c in calls)} {kind}" if calls else f"repeated {kind}"
         if words:

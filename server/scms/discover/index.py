@@ -156,6 +156,12 @@ class ShapeIndex:
             entry = self._files.get(file)
             return list(entry.occurrences) if entry else []
 
+    def repeated_in(self, file: str, min_occurrences: int = 3, min_files: int = 1,
+                    dismissed: frozenset[str] | set[str] = frozenset()) -> list[Occurrence]:
+        """The file's occurrences of repeated shapes that are not dismissed, by start line."""
+        return [o for o in self.in_file(file) if o.shape_hash not in dismissed
+                and self.is_repeated(o.shape_hash, min_occurrences, min_files)]
+
     def containing(self, occurrence: Occurrence) -> list[Occurrence]:
         """The units of the same file whose lines hold this one."""
         return [o for o in self.in_file(occurrence.file) if occurrence.inside(o)]

@@ -3,27 +3,29 @@ inside them (loops, conditionals, try, with, switch/match…), each with its nor
 
 A shape is the unit's token sequence as tree-sitter sees it, with identifiers, strings and numbers
 abstracted as `scms.recall.syntax.shape` does them (`ID`, `STR`, `NUM`), comments and Python docstrings
-left out, and, by default, the names of called functions and methods kept (`ID . read ( )`): the benchmark
-(`python -m benchmarks.discovery`) showed that structure alone matches far too much accidental code, while
-the calls are what makes an idiom (`open` … `read`, `acquire` … `release`). One walk of the tree emits the
-tokens of the whole document; each unit's shape is a slice of it, so nested units cost nothing more.
+left out. The names of called functions are abstracted too (they are kept in `Unit.calls`, for titles):
+keeping them in the shape (`keep_calls=True`) lowered precision on the benchmark's tuning project
+(`python -m benchmarks.discovery --tune`), since an idiom's places usually call different things
+(`IPv4Address(v)` here, `IPv6Address(v)` there). One walk of the tree emits the tokens of the whole
+document; each unit's shape is a slice of it, so nested units cost nothing more.
 
-Trivial units (fewer than `min_tokens` tokens or `min_lines` lines) and huge ones (more than `max_lines`) are
-left out; so are the inner `if` of an `else if` chain (it is part of its outer `if`) and a unit nested in an
-occurrence of its own shape.
+Trivial units are left out: fewer than `min_tokens` tokens or `min_lines` lines holding code, counted in a
+function's body only (a signature is not an idiom). So are huge ones (more than `max_lines` lines), the inner
+`if` of an `else if` chain (it is part of its outer `if`) and a unit nested in an occurrence of its own shape.
 """
 
 from __future__ import annotations
 
 import hashlib
 import textwrap
+import threading
 from dataclasses import dataclass
 
 from scms.recall.syntax import GRAMMARS, IDENTIFIERS, MAX_PARSE_BYTES, NUMBERS, STRINGS, Syntax
 from scms.text import content_hash
 
-MIN_TOKENS = 40  # chosen by the benchmark: shorter units are mostly `if x: return y`-style noise
-MIN_LINES = 4
+MIN_TOKENS = 20  # tokens of the body (a function) or of the statement; tuned by the benchmark
+MIN_LINES = 4  # lines holding code (docstrings and comments do not count)
 MAX_LINES = 200
 MAX_CALLS = 12  # called names kept per unit (for titles)
 
@@ -59,6 +61,7 @@ _MEMBER_NAME = {"attribute": "attribute", "member_expression": "property", "sele
                 "generic_type": "name"}
 _ELSE = {"else_clause", "elif_clause"}
 _NAMES = IDENTIFIERS | {"type_identifier"}
+_PARSING = threading.Lock()  # a tree-sitter parser is not safe to share between threads (scan and edits)
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ class Unit:
     shape: str  # the normalized token sequence
     shape_hash: str  # 12 hex digits of sha1(language family + shape)
     content_hash: str  # scms.text.content_hash of the unit's lines, dedented as the store's evidence is
-    tokens: int
+    tokens: int  # in the body of a function, in the whole of a compound statement
     name: str  # the function's own name, or the enclosing function's for a compound statement ("" if none)
     calls: tuple[str, ...]  # names of the functions and methods it calls, in order of first call
 
@@ -91,7 +94,7 @@ def supported(language: str | None) -> bool:
 
 
 def units(text: str, language: str | None, syntax: Syntax, *, min_tokens: int = MIN_TOKENS,
-          min_lines: int = MIN_LINES, max_lines: int = MAX_LINES, keep_calls: bool = True) -> list[Unit]:
+          min_lines: int = MIN_LINES, max_lines: int = MAX_LINES, keep_calls: bool = False) -> list[Unit]:
     """The document's units in order of their start (outer before inner), trivial ones left out; [] for a
     language tree-sitter does not parse here or text too large to parse."""
     if not supported(language) or not text.strip():
@@ -100,7 +103,8 @@ def units(text: str, language: str | None, syntax: Syntax, *, min_tokens: int = 
     data = text.encode("utf-8")
     if parser is None or len(data) > MAX_PARSE_BYTES:
         return []
-    tree = parser.parse(data)  # type: ignore[attr-defined]
+    with _PARSING:
+        tree = parser.parse(data)  # type: ignore[attr-defined]
     walk = _Walk(data, language, keep_calls)  # type: ignore[arg-type]
     walk.run(tree.root_node)
     lines = [line.rstrip("\r") for line in text.split("\n")]  # tree-sitter's rows: "\n" alone ends a line

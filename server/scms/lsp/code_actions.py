@@ -25,10 +25,34 @@ async def code_actions(ls: ScmsServer, params: types.CodeActionParams) -> list[t
     memory = ls.memory
     if memory is None:
         return None
-    return await asyncio.to_thread(_actions, ls, memory, params.text_document.uri, params.range) or None
+    hinted = _for_suggestions(params.text_document.uri, params.context.diagnostics)
+    general = await asyncio.to_thread(_actions, ls, memory, params.text_document.uri, params.range,
+                                      {a.command.arguments[0].get("patternId") for a in hinted if a.command})
+    return hinted + general or None
 
 
-def _actions(ls: ScmsServer, memory: Memory, uri: str, rng: types.Range) -> list[types.CodeAction]:
+def _for_suggestions(uri: str, diagnostics: list[types.Diagnostic]) -> list[types.CodeAction]:
+    """The quick fixes of SCMS's own diagnostics at the cursor (suggestions.py): accept or reject a recalled
+    pattern here, or say an earlier failure does not apply here."""
+    actions = []
+    for d in diagnostics:
+        data = d.data if isinstance(d.data, dict) else {}
+        if d.source != "SCMS" or "patternId" not in data or "range" not in data:
+            continue
+        use = {"patternId": data["patternId"], "uri": uri, "range": data["range"]}
+        title = data.get("title", data["patternId"])
+        if data.get("kind") == "recalled":
+            actions.append(_action(f"SCMS: Accept “{title}” here", types.CodeActionKind.QuickFix, "scms.accept",
+                                   use, d, preferred=True))
+            actions.append(_action(f"SCMS: Reject “{title}” here", types.CodeActionKind.QuickFix, "scms.reject",
+                                   use, d))
+        elif data.get("kind") == "failure":
+            actions.append(_action(f"SCMS: “{title}” does not apply here", types.CodeActionKind.QuickFix,
+                                   "scms.reject", {**use, "reason": "does not apply here"}, d))
+    return actions
+
+
+def _actions(ls: ScmsServer, memory: Memory, uri: str, rng: types.Range, covered: set[str]) -> list[types.CodeAction]:
     try:
         path, text = documents.text_of(ls, memory, uri)
     except ScmsError:
@@ -44,6 +68,8 @@ def _actions(ls: ScmsServer, memory: Memory, uri: str, rng: types.Range) -> list
         context, recalled = found
         for item in recalled:
             p = item.pattern
+            if p.id in covered:
+                continue
             use = {"patternId": p.id, "uri": uri, "range": unit_range(context)}
             actions.append(_action(f"SCMS: Accept “{p.title}”", types.CodeActionKind.QuickFix, "scms.accept", use))
             actions.append(_action(f"SCMS: Reject “{p.title}” here", types.CodeActionKind.QuickFix,
@@ -54,6 +80,8 @@ def _actions(ls: ScmsServer, memory: Memory, uri: str, rng: types.Range) -> list
     return actions
 
 
-def _action(title: str, kind: str, command: str, argument: dict[str, Any]) -> types.CodeAction:
-    return types.CodeAction(title=title, kind=kind,
+def _action(title: str, kind: str, command: str, argument: dict[str, Any],
+            diagnostic: types.Diagnostic | None = None, preferred: bool = False) -> types.CodeAction:
+    return types.CodeAction(title=title, kind=kind, diagnostics=[diagnostic] if diagnostic else None,
+                            is_preferred=preferred or None,
                             command=types.Command(title=title, command=command, arguments=[argument]))

@@ -16,6 +16,7 @@ from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInva
 from scms.errors import InvalidInput, InvalidState, NotFound, ScmsError
 from scms.lsp.commands import COMMANDS, parse_args
 from scms.lsp.server import UNAVAILABLE, ScmsServer, server
+from scms.lsp.suggestions import suggestions
 
 log = logging.getLogger("scms")
 LONG_COMMANDS = {"scms.closeSession": "SCMS: closing the session", "scms.promoteEligible": "SCMS: promoting",
@@ -49,6 +50,7 @@ async def run_command(ls: ScmsServer, name: str, args: tuple[Any, ...]) -> Any:
                                    "output)") from None
     if changes:
         ls.changed(name, _ids(result))
+        suggestions.refresh(ls)
     return result
 
 

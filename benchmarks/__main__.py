@@ -191,7 +191,7 @@ def mcp(new: int) -> None:
     small, big = min(row.patterns for row in rows), max(row.patterns for row in rows)
 
     def line(row: mcp_search.Row, bold: bool = False) -> str:
-        p50, p95 = row.p50_p95 if len(row.ms) > 1 else (float("nan"),) * 2
+        p50, p95 = row.p50_p95
         system = f"**{row.system}**" if bold else row.system
         return (f"| {system} | {row.variant} | {row.patterns:,} | {row.recall:.3f} | {p50:.1f} | {p95:.1f} | "
                 f"{len(row.ms)} |")
@@ -199,8 +199,8 @@ def mcp(new: int) -> None:
     table = "\n".join([line(row) for row in rows] + [line(row, True) for row in busy if row.ms])
     emb, lex, ref = (fig[(s, "sentence", big)] for s in ("SCMS (embeddings)", "SCMS `--lexical`", "server-memory"))
     emb_k, lex_k, ref_k = (fig[(s, "keyword", big)] for s in ("SCMS (embeddings)", "SCMS `--lexical`", "server-memory"))
-    ref_small = fig[("server-memory", "keyword", small)]
-    emb_small = fig[("SCMS (embeddings)", "sentence", small)]
+    ref_small, emb_small, lex_small = (fig[(s, "sentence", small)]
+                                       for s in ("server-memory", "SCMS (embeddings)", "SCMS `--lexical`"))
     x, all_busy = busy[0].extra, [ms for row in busy for ms in row.ms]
     b95 = statistics.quantiles(all_busy, n=100)[94] if len(all_busy) > 1 else float("nan")
     idle95 = max(emb.p50_p95[1], emb_k.p50_p95[1])
@@ -246,10 +246,11 @@ sentences server-memory stores no entity that contains the whole sentence, so it
 keyword, server-memory finds {ref_k.recall:.0%} (SCMS: {emb_k.recall:.0%} with embeddings, {lex_k.recall:.0%}
 lexical). It returns every entity containing the word (median {ref_k.extra['returned_median']:,.0f}) in storage
 order, so its first five are whichever came first, not the best. server-memory re-reads its whole file on every
-call: at {small:,} patterns it is {faster} than SCMS with embeddings (keyword p95 {ref_small.p50_p95[1]:.1f} ms
-against {emb_small.p50_p95[1]:.1f} ms for sentences), and at {big:,} its p95 is {ref_k.p50_p95[1]:.0f} ms. SCMS's
-embeddings p95 is {emb.p50_p95[1]:.1f} ms against {lex.p50_p95[1]:.1f} ms lexical; the difference is the query's
-own embedding (one torch thread) and the vector lookup.
+call: at {small:,} patterns its sentence p95 is {ref_small.p50_p95[1]:.1f} ms ({faster} than SCMS with embeddings,
+{emb_small.p50_p95[1]:.1f} ms; `--lexical` {lex_small.p50_p95[1]:.1f} ms), at {big:,} it is {ref.p50_p95[1]:.0f} ms.
+SCMS's embeddings p95 at {big:,} is {emb.p50_p95[1]:.1f} ms against {lex.p50_p95[1]:.1f} ms lexical; the difference is
+the query's own embedding (one torch thread) and the vector lookup. With the worker busy, p50 rises from
+{emb.p50_p95[0]:.1f} to {busy[0].p50_p95[0]:.1f} ms for sentences.
 
 ({r['seconds']:.0f} s in all.)
 """

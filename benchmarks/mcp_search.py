@@ -55,6 +55,8 @@ class Row:
 
     @property
     def p50_p95(self) -> tuple[float, float]:
+        if len(self.ms) < 2:
+            return float("nan"), float("nan")
         q = statistics.quantiles(self.ms, n=100)
         return q[49], q[94]
 
@@ -290,9 +292,8 @@ async def _run(sizes: tuple[int, ...], new: int) -> dict[str, Any]:
             rows += await server_memory_rows(corpus, size, ids, tmp)
         big = max(sizes)
         busy = await busy_rows(*templates[big], corpus, len(templates[big][1]), new, tmp)
-        shutil.rmtree(tmp, ignore_errors=True)
     for row in rows + busy:
-        p50, p95 = row.p50_p95 if len(row.ms) > 1 else (float("nan"),) * 2
+        p50, p95 = row.p50_p95
         _say(f"{row.system:32s} {row.variant:22s} {row.patterns:6,d}  recall@5 {row.recall:.3f}  "
              f"p50 {p50:7.1f}  p95 {p95:7.1f} ms  n={len(row.ms)}")
     return {"rows": rows, "busy": busy, "corpus": corpus, "seconds": time.perf_counter() - started, "load": load,

@@ -10,7 +10,7 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from conftest import COPYFILEOBJ_LINES, line_of
-from lsp_support import command, lsp_range, open_document, serve, wait_for
+from lsp_support import command, lsp_range, open_document, progress, serve, wait_for
 
 
 def _edit(client: LanguageClient, uri: str, line: int, version: int) -> None:
@@ -101,3 +101,54 @@ async def test_hints_are_capped_per_document(workspace: Path):
         uri = open_document(client, tar)
         status = await command(client, "scms.status", {})  # a round trip after the open's analysis
         assert status["tiers"]["session"] == 1 and _scms(client, uri) == []
+
+
+async def _shape_hint(client: LanguageClient, uri: str) -> types.Diagnostic:
+    await wait_for(lambda: any(d.code == "scms.shape" for d in _scms(client, uri)), timeout=60)
+    [hint] = [d for d in _scms(client, uri) if d.code == "scms.shape"]
+    return hint
+
+
+async def test_repeated_code_is_suggested_and_a_dismissed_shape_never_again(workspace: Path):
+    functools = workspace / "src" / "functools.py"  # total_ordering's four `_gt_from_lt`-like functions
+    lines = functools.read_text().splitlines()
+    async with serve(workspace) as client:
+        uri = open_document(client, functools)
+        hint = await _shape_hint(client, uri)
+        assert hint.severity == types.DiagnosticSeverity.Hint
+        assert lines[hint.range.start.line].startswith("def _") and "_from_" in lines[hint.range.start.line]
+        assert hint.message == "SCMS: code like this repeats in 4 places in this file: save it as a pattern?"
+        save, dismiss = await _fixes(client, uri, hint)
+        assert (save.title, dismiss.title) == ("SCMS: Save as pattern…", "SCMS: Dismiss (never suggest this code again)")
+        assert await command(client, dismiss.command.command, *dismiss.command.arguments) == {"dismissed": True}
+        await wait_for(lambda: not any(d.code == "scms.shape" for d in _scms(client, uri)), timeout=30)
+    dismissed = (workspace / ".scms" / "discovery" / "dismissed.txt").read_text()
+    assert hint.data["shape"] in dismissed
+    async with serve(workspace) as client:  # a new session, a new scan: still never suggested
+        uri = open_document(client, functools)
+        status = await command(client, "scms.status", {})
+        await wait_for(lambda: progress_ended(client, "SCMS: looking for repeated code"), timeout=60)
+        await command(client, "scms.list", {})
+        assert status and not any(d.code == "scms.shape" for d in _scms(client, uri))
+
+
+async def test_saving_a_discovered_shape_makes_a_candidate_citing_every_place(workspace: Path):
+    functools = workspace / "src" / "functools.py"
+    async with serve(workspace) as client:
+        uri = open_document(client, functools)
+        hint = await _shape_hint(client, uri)
+        save, _ = await _fixes(client, uri, hint)
+        saved = await command(client, save.command.command, {**save.command.arguments[0],
+                                                             "title": "Derive a comparison from another",
+                                                             "note": "As total_ordering does."})
+        assert (saved["title"], saved["tier"], saved["body"]) == ("Derive a comparison from another", "session",
+                                                                  "As total_ordering does.")
+        assert len(saved["evidence"]) == 4 and {e["file"] for e in saved["evidence"]} == {"src/functools.py"}
+        first = saved["snippet"].split("\n", 1)[0]
+        assert first.startswith("def _") and "_from_" in first
+        await wait_for(lambda: not any(d.code == "scms.shape" for d in _scms(client, uri)), timeout=30)
+
+
+def progress_ended(client: LanguageClient, title: str) -> bool:
+    reports = progress(client, title)
+    return bool(reports) and isinstance(reports[-1], types.WorkDoneProgressEnd)

@@ -2,24 +2,25 @@
 // through which the Server follows its state, the library's restart decisions and the server's memory changes.
 import * as vscode from 'vscode';
 import {
-  CloseAction, ErrorHandler, LanguageClient, LanguageClientOptions, RevealOutputChannelOn, ServerOptions, State,
+  CloseAction, ErrorHandler, LanguageClient, LanguageClientOptions, Middleware, RevealOutputChannelOn, ServerOptions, State,
 } from 'vscode-languageclient/node';
-import { Messages } from './messages';
 
 export interface MemoryChange { reason: string; patternIds: string[] }
 
 export interface ClientHooks {
   log: vscode.LogOutputChannel;
-  messages: Messages;
   /** Read at every start, so that a restart sends the settings as they are now. */
   settings: () => Record<string, unknown>;
   /** The connection closed unexpectedly; the library's policy decided whether it restarts the server. */
   closed: (restarting: boolean) => void;
   onState: (state: State) => void;
   onMemoryChange: (change: MemoryChange) => void;
+  /** What runs the server commands that card links and code actions start, and rewrites those code actions. */
+  middleware: Middleware;
 }
 
-const HOVER_COMMANDS = ['scms.accept', 'scms.reject', 'scms.promote'];
+/** The commands a hover card's links may run: the server's, and the client's Edit… for a link the card may carry. */
+const HOVER_COMMANDS = ['scms.accept', 'scms.reject', 'scms.promote', 'scms.reanchor', 'scms.forget', 'scms.editPattern'];
 /** vscode-languageclient's own policy: a crashed server is restarted up to this many times in 3 minutes. */
 export const MAX_RESTARTS = 4;
 
@@ -40,16 +41,7 @@ export function createClient(command: string, args: string[], hooks: ClientHooks
     revealOutputChannelOn: RevealOutputChannelOn.Never,
     initializationOptions: hooks.settings,
     markdown: { isTrusted: { enabledCommands: HOVER_COMMANDS }, supportHtml: false },
-    middleware: {
-      executeCommand: async (name, commandArgs, next) => {
-        try {
-          return await next(name, commandArgs);
-        } catch (error) {
-          void hooks.messages.replyError(`SCMS: ${(error as Error).message}`); // a hover card's link the user clicked
-          return undefined;
-        }
-      },
-    },
+    middleware: hooks.middleware,
   };
   let policy: ErrorHandler | undefined; // the library's default handler, created with the client it belongs to
   clientOptions.errorHandler = {

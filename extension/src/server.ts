@@ -1,6 +1,6 @@
 // The language client: created once per command line, started, restarted, and asked to run commands.
 import * as vscode from 'vscode';
-import { ExecuteCommandRequest, LanguageClient, State } from 'vscode-languageclient/node';
+import { ExecuteCommandRequest, LanguageClient, Middleware, State } from 'vscode-languageclient/node';
 import { MemoryChange, createClient, forgetCrashes } from './client';
 import { prepareInterpreter } from './environment';
 import { Interpreter } from './interpreter';
@@ -31,6 +31,8 @@ export class Server implements vscode.Disposable {
   readonly onDidChangeLaunch = this.launchEmitter.event;
   state: ServerState = 'starting';
   private launched: Launch | undefined;
+  /** Set before the first start: how card links and code actions run (middleware.ts). */
+  middleware: Middleware = {};
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -93,8 +95,9 @@ export class Server implements vscode.Disposable {
     if (!this.client) {
       this.commandLine = line;
       this.client = createClient(command, args, {
-        log: this.log, messages: this.messages, settings: () => this.settings(), closed: (restarting) => this.closed(restarting),
+        log: this.log, settings: () => this.settings(), closed: (restarting) => this.closed(restarting),
         onState: (state) => this.followClient(state), onMemoryChange: (change) => this.changeEmitter.fire(change),
+        middleware: this.middleware,
       });
     }
     try {

@@ -76,11 +76,21 @@ class SuggestionSettings(BaseModel):
     # warning repeats a bug while a needless one costs a glance
     failure_threshold: float = Field(0.45, ge=0, le=1)
     max_hints: int = Field(5, ge=0, le=100)  # per document, strongest first: never a wall of hints
-    discovery: bool = True
+
+
+class DiscoverySettings(BaseModel):
+    """Candidate patterns mined from code the workspace repeats (`discover/`): its shapes, names abstracted."""
+
+    model_config = _MODEL
+
+    enabled: bool = True
     min_occurrences: int = Field(3, ge=2, le=100)
+    max_hints: int = Field(3, ge=0, le=20)  # per file
+    max_shapes: int = Field(20, ge=0, le=500)  # suggested in the whole workspace at once, most repeated first
     max_files: int = Field(5000, ge=0, le=200_000)  # files the workspace scan mines at most
-    exclude: list[str] = Field(default_factory=lambda: ["**/node_modules/**", "**/.venv/**", "**/venv/**",
-                                                        "**/dist/**", "**/build/**", "**/.scms/**"])
+    exclude: list[str] = Field(default_factory=lambda: [
+        "**/node_modules/**", "**/.venv/**", "**/venv/**", "**/dist/**", "**/build/**", "**/.scms/**",
+        "**/.git/**", "**/.tox/**", "**/__pycache__/**"])
 
 
 class Settings(BaseModel):
@@ -94,6 +104,7 @@ class Settings(BaseModel):
     learning: LearningSettings = Field(default_factory=LearningSettings)
     export: ExportSettings = Field(default_factory=ExportSettings)
     suggestions: SuggestionSettings = Field(default_factory=SuggestionSettings)
+    discovery: DiscoverySettings = Field(default_factory=DiscoverySettings)
     notifications: Literal["off", "onError", "onWarning", "always"] = "onWarning"
     max_file_bytes: int = Field(5_000_000, ge=1_000)
 

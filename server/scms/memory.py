@@ -108,6 +108,8 @@ class Memory(Sharing, Suggesting):
         """Stop the background work, save the model and the indexes (what cannot be saved is rebuilt or caught
         up at the next start), and close the store, whatever fails on the way."""
         self._engine.stop_embedding()  # a learner waiting for an embedding is let go at once
+        if self._scan_cancel is not None:
+            self._scan_cancel.set()  # a workspace scan stops after the file in hand
         try:
             if self._learning is not None:
                 self._learning.close()

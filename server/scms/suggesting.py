@@ -10,10 +10,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import os
+import threading
+from collections.abc import Callable
+
+from scms.errors import InvalidInput, NotFound, ScmsError
 from scms.export.lesson import split
-from scms.model import Kind, Pattern, Tier
+from scms.model import Evidence, Kind, Pattern, Tier
 from scms.recall.ranking import Recalled
-from scms.store.source import CodeRange
+from scms.store import lifecycle
+from scms.store.source import CodeRange, code_of_lines
 
 LESSONS = (Kind.FAILURE, Kind.ANTI_PATTERN)
 MAX_UNITS = 400  # units of one document looked at for failures (a lexical recall each: ~1-3 ms)
@@ -35,10 +41,17 @@ class Hint:
 class Suggesting:
     """Hints for a document (see the module docstring)."""
 
+    _discovery: Any = None  # scms.discover.Discovery, made on first use
+    _discovery_lock = threading.Lock()
+    _scan_cancel: threading.Event | None = None
+
     def context_at(self, path: Path, text: str, line: int) -> CodeRange | None:  # the facade's
         raise NotImplementedError
 
     def recall(self, text: str, **kwargs: Any) -> list[Recalled]:  # the facade's
+        raise NotImplementedError
+
+    def code_from_file(self, file: str | Path, start_line: int, end_line: int) -> CodeRange:  # the facade's
         raise NotImplementedError
 
     def hints(self, path: Path, text: str, edited: list[int] | None = None) -> list[Hint]:
@@ -54,10 +67,95 @@ class Suggesting:
         if settings.recalled and edited is not None:
             for unit in units:
                 found += self._recalled(unit, settings.recall_threshold)
+        shapes = self._shapes(path, text)
         best: dict[tuple[int, str | None], Hint] = {}
         for hint in sorted(found, key=lambda h: (h.kind != "failure", -h.score)):
             best.setdefault((hint.unit.evidence.start_line, hint.pattern.id if hint.pattern else None), hint)
-        return list(best.values())[:settings.max_hints]
+        return (list(best.values()) + shapes)[:settings.max_hints]
+
+    # discovery: shapes the workspace repeats
+
+    def discovery(self) -> Any:
+        """The workspace's repeated shapes (scms.discover.Discovery), set up from the settings on first use."""
+        with self._discovery_lock:
+            if self._discovery is None:
+                from scms.discover.discovery import Discovery
+
+                d = self._ws.settings.discovery  # type: ignore[attr-defined]
+                self._discovery = Discovery(self._ws.root, min_occurrences=d.min_occurrences,  # type: ignore
+                                            max_hints=d.max_hints, max_shapes=d.max_shapes, exclude=d.exclude,
+                                            max_files=d.max_files,
+                                            max_bytes=min(self._ws.settings.max_file_bytes, 1_000_000))  # type: ignore
+                self._scan_cancel = threading.Event()
+            return self._discovery
+
+    def scan_workspace(self, report: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+        """Mine the workspace's files once for repeated shapes (seconds on a large project: a background
+        thread); what it read, skipped and took. Stops early when the memory closes."""
+        from scms.background import background_priority
+
+        background_priority()
+        discovery = self.discovery()
+        summary = discovery.scan_workspace(report, cancel=self._scan_cancel.is_set)  # type: ignore[union-attr]
+        return {"files": summary.files, "mined": summary.mined, "units": summary.units, "via": summary.via,
+                "skipped": dict(summary.skipped), "leftOut": summary.left_out,
+                "seconds": round(summary.seconds, 2), "cancelled": summary.cancelled}
+
+    def document_changed(self, path: Path, text: str) -> list[Path]:
+        """The discovery index follows a document's new text; the files whose shape hints may have changed."""
+        if not self._ws.settings.discovery.enabled:  # type: ignore[attr-defined]
+            return []
+        return [self._ws.root / f for f in sorted(self.discovery().document_changed(path, text))]  # type: ignore
+
+    def document_closed(self, path: Path) -> None:
+        if self._discovery is not None:
+            self._discovery.document_closed(path)
+
+    def save_shape(self, shape: str, title: str | None = None, note: str = "") -> Pattern:
+        """A discovered shape as a new candidate: the code of its first place, every place as evidence; it is
+        not suggested again."""
+        discovery = self.discovery()
+        places = discovery.occurrences(shape)
+        if not places:
+            raise NotFound(f"no repeated code with shape {shape!r} (it changed, or the scan has not seen it)",
+                           field="shape")
+        first = places[0]
+        code = self.code_from_file(self._ws.root / first.file, first.start_line, first.end_line)  # type: ignore
+        others = [Evidence(file=o.file, start_line=o.start_line, end_line=o.end_line, content_hash=o.content_hash)
+                  for o in places[1:]]
+        pattern = lifecycle.remember(self._ws, code, title=title or discovery.title(shape), note=note,
+                                     also_seen=others)
+        discovery.dismiss(shape, f"saved as pattern {pattern.id}")
+        return pattern
+
+    def dismiss_shape(self, shape: str) -> bool:
+        """Never suggest this shape again (kept in `.scms/discovery/dismissed.txt`); False if it already was."""
+        if not shape or len(shape) > 64 or not all(c in "0123456789abcdef" for c in shape.lower()):
+            raise InvalidInput("shape must be the hash of a discovered shape", field="shape")
+        return bool(self.discovery().dismiss(shape))
+
+    def _shapes(self, path: Path, text: str) -> list[Hint]:
+        if not self._ws.settings.discovery.enabled or self._discovery is None:  # type: ignore[attr-defined]
+            return []
+        try:
+            relative = Path(os.path.relpath(path, self._ws.root)).as_posix()
+        except ValueError:
+            return []
+        lines = text.splitlines()
+        hints = []
+        for found in self._discovery.suggestions(relative):
+            place = found.occurrence
+            try:
+                unit = code_of_lines(self._ws.root, path, lines[place.start_line - 1:place.end_line],
+                                     place.start_line, commit=False)
+            except (ScmsError, IndexError):
+                continue
+            count, files = len(found.occurrences), found.files
+            where = f"{count} places" + (f" in {files} files" if files > 1 else " in this file")
+            hints.append(Hint("shape", unit, f"SCMS: code like this repeats in {where}: save it as a pattern?",
+                              None, float(count), {"shape": found.shape_hash, "title": found.title,
+                                                   "count": count}))
+        return hints
 
     def _units(self, path: Path, text: str, edited: list[int] | None) -> list[CodeRange]:
         """The code units at these lines, or all of the document's (each once, in order)."""

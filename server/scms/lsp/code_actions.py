@@ -33,10 +33,17 @@ async def code_actions(ls: ScmsServer, params: types.CodeActionParams) -> list[t
 
 def _for_suggestions(uri: str, diagnostics: list[types.Diagnostic]) -> list[types.CodeAction]:
     """The quick fixes of SCMS's own diagnostics at the cursor (suggestions.py): accept or reject a recalled
-    pattern here, or say an earlier failure does not apply here."""
+    pattern here, say an earlier failure does not apply here, save repeated code as a pattern or dismiss it."""
     actions = []
     for d in diagnostics:
         data = d.data if isinstance(d.data, dict) else {}
+        if d.source == "SCMS" and data.get("kind") == "shape" and isinstance(data.get("shape"), str):
+            title = str(data.get("title") or "")
+            actions.append(_action("SCMS: Save as pattern…", types.CodeActionKind.QuickFix, "scms.saveShape",
+                                   {"shape": data["shape"], "title": title}, d, preferred=True))
+            actions.append(_action("SCMS: Dismiss (never suggest this code again)", types.CodeActionKind.QuickFix,
+                                   "scms.dismissShape", {"shape": data["shape"]}, d))
+            continue
         if d.source != "SCMS" or "patternId" not in data or "range" not in data:
             continue
         use = {"patternId": data["patternId"], "uri": uri, "range": data["range"]}

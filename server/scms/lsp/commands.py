@@ -60,6 +60,12 @@ class UpdateArgs(PatternArgs):
     tags: list[str] | None = Field(None, max_length=20)
 
 
+class ShapeArgs(Args):
+    shape: str = Field(min_length=1, max_length=64)
+    title: str | None = Field(None, max_length=200)
+    note: str = Field("", max_length=20_000)
+
+
 class UseArgs(PatternArgs):
     uri: str | None = None
     range: Range | None = None
@@ -194,6 +200,8 @@ COMMANDS: dict[str, tuple[type[Args], Callable[[Any, Memory, Any], Any], bool]] 
     "scms.promoteEligible": (NoArgs, lambda s, m, a: [m.describe(p) for p in m.promote_eligible()], True),
     "scms.demote": (PatternArgs, lambda s, m, a: m.describe(m.demote(a.pattern_id)), True),
     "scms.forget": (PatternArgs, lambda s, m, a: m.describe(m.forget(a.pattern_id)), True),
+    "scms.saveShape": (ShapeArgs, lambda s, m, a: m.describe(m.save_shape(a.shape, a.title, a.note)), True),
+    "scms.dismissShape": (ShapeArgs, lambda s, m, a: {"dismissed": m.dismiss_shape(a.shape)}, True),
     "scms.reanchor": (PatternArgs, lambda s, m, a: m.describe(m.reanchor(a.pattern_id)), True),
     "scms.restore": (PatternArgs, lambda s, m, a: m.describe(m.restore(a.pattern_id)), True),
     "scms.update": (UpdateArgs, lambda s, m, a: m.describe(m.update(a.pattern_id, title=a.title, note=a.note,

@@ -41,6 +41,7 @@ class ScmsServer(LanguageServer):
         self.loop: asyncio.AbstractEventLoop | None = None
         self.model_task: asyncio.Future | None = None
         self.follow_task: asyncio.Future | None = None  # see following.py
+        self.scan_task: asyncio.Future | None = None  # see discovering.py
         self.pending_edits: dict[str, asyncio.Future] = {}
         self.loop_thread: int | None = None
         self.conflicted: set[str] = set()  # pattern files shown with a conflict diagnostic

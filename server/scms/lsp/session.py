@@ -15,6 +15,7 @@ from lsprotocol import types
 from scms.config import settings_from
 from scms.errors import ScmsError
 from scms.lsp.documents import path_of
+from scms.lsp.discovering import scan_workspace
 from scms.lsp.following import follow_store
 from scms.lsp.guard import isolated
 from scms.lsp.server import ScmsServer, section, server
@@ -46,6 +47,7 @@ async def initialized(ls: ScmsServer, params: types.InitializedParams) -> None:
     if ls.memory is not None:
         ls.model_task = asyncio.ensure_future(_load_model(ls, ls.memory))  # the lexical index first of all
         ls.follow_task = asyncio.ensure_future(follow_store(ls, ls.memory))
+        ls.scan_task = asyncio.ensure_future(scan_workspace(ls, ls.memory))
         await _watch_pattern_files(ls)
 
 

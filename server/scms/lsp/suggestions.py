@@ -40,6 +40,8 @@ class Suggestions:
         self.pending[uri] = asyncio.ensure_future(self._analyse(ls, uri, delay))
 
     def forget(self, ls: ScmsServer, uri: str) -> None:
+        if ls.memory is not None and uri.startswith("file:"):
+            ls.memory.document_closed(documents.path_of(uri))
         task = self.pending.pop(uri, None)
         if task is not None:
             task.cancel()
@@ -56,25 +58,35 @@ class Suggestions:
     @isolated("suggestions")
     async def _analyse(self, ls: ScmsServer, uri: str, delay: float) -> None:
         await asyncio.sleep(delay)
+        await ls.ready.wait()  # a document opened while the memory opens is looked at once it is open
+        edited = self.edited.pop(uri, set())
+        self.pending.pop(uri, None)
         memory = ls.memory
         if memory is None:
             return
-        edited = self.edited.pop(uri, set())
-        self.pending.pop(uri, None)
         try:
             path, text = documents.text_of(ls, memory, uri)
         except ScmsError:
             return
         lines = None if edited is None else sorted(edited)
+        others = await asyncio.to_thread(memory.document_changed, path, text)  # discovery follows the text
         fresh = await asyncio.to_thread(memory.hints, path, text, lines)
         if ls.memory is not memory or uri not in ls.workspace.text_documents:
             return
         kept = [] if lines is None else await asyncio.to_thread(_still_true, memory, path, text,
                                                                  self.shown.get(uri, []), set(lines))
-        hints = _strongest(fresh + kept, memory.settings.suggestions.max_hints)
+        hints = _strongest(fresh + [h for h in kept if h.kind != "shape"], memory.settings.suggestions.max_hints)
         self.shown[uri] = hints
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
             uri=uri, diagnostics=[diagnostic(h) for h in hints]))
+        self.shapes_changed(ls, [other.as_uri() for other in others if other.as_uri() != uri])
+
+    def shapes_changed(self, ls: ScmsServer, uris: list[str] | None = None) -> None:
+        """Open documents whose repeated-shape hints may have changed look again (all of them after a scan)."""
+        for other in uris if uris is not None else list(ls.workspace.text_documents):
+            if other in ls.workspace.text_documents and other not in self.pending:
+                self.schedule(ls, other, {h.unit.evidence.start_line - 1 for h in self.shown.get(other, [])},
+                              delay=0)
 
 
 def _still_true(memory: Memory, path: Any, text: str, hints: list[Hint], looked_at: set[int]) -> list[Hint]:

@@ -18,11 +18,17 @@ from scms.store.workspace import Workspace
 
 
 def remember(ws: Workspace, code: CodeRange, *, title: str | None = None, note: str = "",
-             kind: Kind = Kind.PATTERN, tags: list[str] | None = None, proposed_by: str | None = None) -> Pattern:
-    """A new session-tier candidate from a code range (`proposed_by`: the agent that proposed it)."""
+             kind: Kind = Kind.PATTERN, tags: list[str] | None = None, proposed_by: str | None = None,
+             also_seen: list[Evidence] | None = None) -> Pattern:
+    """A new session-tier candidate from a code range (`proposed_by`: the agent that proposed it; `also_seen`:
+    the other places the same code is, as evidence: a discovered shape's occurrences)."""
     _check_inside(ws, code)
+    for evidence in also_seen or []:
+        if PurePath(evidence.file).is_absolute() or ".." in PurePath(evidence.file).parts:
+            raise outside_workspace(ws.root, evidence.file)
+    evidence = list(dict.fromkeys([code.evidence, *(also_seen or [])]))
     return _remembered(ws, title or _default_title(code.text), note, code.text, kind,
-                       [code.language] if code.language else [], tags, [code.evidence], proposed_by)
+                       [code.language] if code.language else [], tags, evidence, proposed_by)
 
 
 def remember_text(ws: Workspace, code: str, *, title: str, note: str = "", kind: Kind = Kind.PATTERN,

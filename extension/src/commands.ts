@@ -1,13 +1,19 @@
-// The palette commands under "SCMS": each gathers what it needs from the editor and runs one server command.
+// The palette commands under "SCMS", the memory view's actions, and the client commands the code actions run: each
+// gathers what it needs from the editor and hands it to PatternActions or to the prompts in editing.ts.
+import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { MemoryNode } from './memoryTree';
+import { PatternActions } from './actions';
+import { LspRange, editPattern, rememberRange, saveShape } from './editing';
+import { plural } from './feedback';
+import { MemoryNode, MemoryTree } from './memoryTree';
 import { Messages } from './messages';
-import { ExportReport, ImportReport, Pattern, Recalled } from './patterns';
+import { ClosedSession, ExportReport, ImportReport, Pattern, Recalled } from './patterns';
 import { NO_FOLDER, Server } from './server';
 
 type PatternPick = vscode.QuickPickItem & { pattern: Pattern };
 
-export function registerCommands(context: vscode.ExtensionContext, server: Server, messages: Messages, refresh: () => void): void {
+export function registerCommands(context: vscode.ExtensionContext, server: Server, messages: Messages, actions: PatternActions,
+  tree: MemoryTree, refresh: () => void): void {
   const run = (id: string, action: (...args: any[]) => Promise<unknown>) =>
     context.subscriptions.push(vscode.commands.registerCommand(id, async (...args: unknown[]) => {
       try {
@@ -24,27 +30,23 @@ export function registerCommands(context: vscode.ExtensionContext, server: Serve
     if (!editor) return void messages.replyWarning('SCMS: open a file and select the code to remember first.');
     if (editor.selection.isEmpty) return void messages.replyWarning('SCMS: select the code to remember first.');
     if (editor.document.uri.scheme !== 'file') return void messages.replyWarning('SCMS: save the file first; SCMS remembers code from files.');
-    const firstLine = editor.document.lineAt(editor.selection.start.line).text.trim();
-    const title = await vscode.window.showInputBox({
-      title: 'SCMS: Remember Selection', prompt: 'A title for this pattern', value: firstLine.replace(/[:{]\s*$/, '').slice(0, 80),
-      validateInput: (value) => (value.trim() ? undefined : 'The title must not be empty'),
-    });
-    if (title === undefined) return;
     const { start, end } = editor.selection;
-    const pattern = await server.execute<Pattern>('scms.remember', {
-      uri: editor.document.uri.toString(), title,
-      range: { start: { line: start.line, character: start.character }, end: { line: end.line, character: end.character } },
-    });
-    messages.info(`SCMS: remembered “${pattern.title}” as a session candidate.`);
+    await rememberRange(server, messages, editor.document.uri.toString(),
+      { start: { line: start.line, character: start.character }, end: { line: end.line, character: end.character } });
   });
+  // what the code actions "Remember selection as pattern" and "Save as pattern…" run (middleware.ts points them here)
+  run('scms.rememberRange', async (argument: { uri: string; range: LspRange }) => rememberRange(server, messages, argument.uri, argument.range));
+  run('scms.saveShapeAs', async (argument: { shape: string; title?: string }) => saveShape(server, messages, argument));
 
-  const pick = async (placeHolder: string, tiers: Pattern['tier'][], node?: MemoryNode): Promise<Pattern | undefined> => {
-    if (node?.kind === 'pattern') return node.pattern;
+  /** The pattern a command is about: the tree's node, a card link's `{patternId}`, or one the user picks. */
+  const pick = async (placeHolder: string, tiers: Pattern['tier'][], target?: MemoryNode | { patternId?: string }): Promise<Pattern | undefined> => {
+    if (target && 'kind' in target && target.kind === 'pattern') return target.pattern;
+    if (target && 'patternId' in target && target.patternId) return actions.get(target.patternId);
     const here = await recalledHere(server);
     const all = (await server.execute<Pattern[]>('scms.list', {})).filter((p) => tiers.includes(p.tier));
     const items: PatternPick[] = [
       ...here.filter((r) => tiers.includes(r.pattern.tier)).map((r) => ({ label: `$(target) ${r.pattern.title}`, description: 'recalled here', detail: r.reasons[0], pattern: r.pattern })),
-      ...all.filter((p) => !here.some((r) => r.pattern.id === p.id)).map((p) => ({ label: p.title, description: `${p.tier} · ${p.accepted_uses} uses`, pattern: p })),
+      ...all.filter((p) => !here.some((r) => r.pattern.id === p.id)).map((p) => ({ label: p.title, description: `${p.tier} · ${plural(p.accepted_uses, 'use')}`, pattern: p })),
     ];
     if (items.length === 0) {
       void messages.replyWarning(`SCMS: there is no ${tiers.join(' or ')} pattern to choose from.`);
@@ -53,40 +55,53 @@ export function registerCommands(context: vscode.ExtensionContext, server: Serve
     return (await vscode.window.showQuickPick(items, { placeHolder, matchOnDescription: true }))?.pattern;
   };
 
-  const context_ = () => {
+  const cursor = () => {
     const editor = vscode.window.activeTextEditor;
     if (!editor || editor.document.uri.scheme !== 'file') return {};
     const { line, character } = editor.selection.active;
     return { uri: editor.document.uri.toString(), position: { line, character } };
   };
 
+  // from the view: no context (a use or rejection of the pattern as such); from the palette: the code at the cursor
   run('scms.acceptPattern', async (node?: MemoryNode) => {
     const p = await pick('Accept which pattern?', ['session', 'validated'], node);
-    if (!p) return;
-    const after = await server.execute<Pattern>('scms.accept', { patternId: p.id, ...(node ? {} : context_()) });
-    messages.info(`SCMS: accepted “${after.title}” (${after.accepted_uses} uses${after.eligible ? ', eligible for promotion' : ''}).`);
+    if (p) await actions.accept({ patternId: p.id, ...(node ? {} : cursor()) });
   });
   run('scms.rejectPattern', async (node?: MemoryNode) => {
     const p = await pick('Reject which pattern?', ['session', 'validated'], node);
-    if (!p) return;
-    await server.execute('scms.reject', { patternId: p.id, ...(node ? {} : context_()) });
-    messages.info(`SCMS: rejected “${p.title}”${node ? '' : ' here'}.`);
+    if (p) await actions.reject({ patternId: p.id, ...(node ? {} : cursor()) });
   });
-  const simple = (id: string, serverCommand: string, verb: string, tiers: Pattern['tier'][]) =>
-    run(id, async (node?: MemoryNode) => {
-      const p = await pick(`${verb} which pattern?`, tiers, node);
-      if (p) messages.info(`SCMS: ${verb.toLowerCase()}d “${(await server.execute<Pattern>(serverCommand, { patternId: p.id })).title}”.`);
+  const simple = (id: string, verb: string, tiers: Pattern['tier'][], action: (p: Pattern) => Promise<unknown>) =>
+    run(id, async (target?: MemoryNode | { patternId?: string }) => {
+      const p = await pick(`${verb} which pattern?`, tiers, target);
+      if (p) await action(p);
     });
-  simple('scms.promotePattern', 'scms.promote', 'Promote', ['session']);
-  simple('scms.demotePattern', 'scms.demote', 'Demote', ['validated']);
-  simple('scms.forgetPattern', 'scms.forget', 'Forget', ['session', 'validated']);
+  simple('scms.promotePattern', 'Promote', ['session'], (p) => actions.promote(p));
+  simple('scms.demotePattern', 'Demote', ['validated'], (p) => actions.demote(p));
+  simple('scms.forgetPattern', 'Forget', ['session', 'validated'], (p) => actions.forget(p));
+  simple('scms.restorePattern', 'Restore', ['archive'], (p) => actions.restore(p));
+  simple('scms.reanchorPattern', 'Re-anchor', ['session', 'validated'], (p) => actions.reanchor(p));
+  simple('scms.editPattern', 'Edit', ['session', 'validated', 'archive'], (p) => editPattern(server, messages, p));
 
-  run('scms.promoteAllEligible', async () => {
-    const promoted = await server.execute<Pattern[]>('scms.promoteEligible', {});
-    messages.info(promoted.length
-      ? `SCMS: promoted ${promoted.map((p) => `“${p.title}”`).join(', ')} to the validated tier.`
-      : 'SCMS: nothing is eligible yet; a candidate needs enough accepted uses.');
+  run('scms.promoteAllEligible', async () => actions.promoteEligible());
+  run('scms.filterMemory', async () => {
+    await vscode.commands.executeCommand('scmsMemory.focus'); // from the palette too: the view narrows as you type
+    const before = tree.filter;
+    const box = vscode.window.createInputBox();
+    box.title = 'SCMS: Filter the memory view';
+    box.prompt = 'Words that the title, note or tags of each pattern shown hold. Enter keeps the filter; Escape puts back the one before';
+    box.value = before;
+    box.ignoreFocusOut = true; // only Enter or Escape ends it
+    let kept = false;
+    box.onDidChangeValue((value) => tree.setFilter(value));
+    box.onDidAccept(() => { kept = true; box.hide(); });
+    box.onDidHide(() => {
+      if (!kept) tree.setFilter(before);
+      box.dispose();
+    });
+    box.show();
   });
+  run('scms.clearMemoryFilter', async () => tree.setFilter(''));
   run('scms.exportRules', async () => {
     const report = await server.execute<ExportReport>('scms.export', {});
     const touched = [...report.written, ...report.changed];
@@ -107,7 +122,7 @@ export function registerCommands(context: vscode.ExtensionContext, server: Serve
     if (!picked?.length) return;
     const report = await server.execute<ImportReport>('scms.import', { paths: picked.map((uri) => uri.fsPath) });
     for (const skipped of report.skipped) messages.note(`SCMS: not imported: ${skipped.path}${skipped.title ? ` (${skipped.title})` : ''}: ${skipped.reason}`);
-    const counted = `imported ${report.imported.length} pattern${report.imported.length === 1 ? '' : 's'}`;
+    const counted = `imported ${plural(report.imported.length, 'pattern')}`;
     if (report.skipped.length) {
       const choice = await messages.replyWarning(`SCMS: ${counted}; ${report.skipped.length} skipped (the reasons are in the SCMS output).`, 'Show Output');
       if (choice === 'Show Output') messages.showOutput();
@@ -116,9 +131,14 @@ export function registerCommands(context: vscode.ExtensionContext, server: Serve
     }
   });
   run('scms.closeSessionReport', async () => {
-    const result = await server.execute<{ report: string }>('scms.closeSession', {});
-    const document = await vscode.workspace.openTextDocument({ content: result.report, language: 'markdown' });
+    const result = await server.execute<ClosedSession>('scms.closeSession', {});
+    const root = vscode.workspace.workspaceFolders?.[0]?.uri;
+    // the saved report (.scms/sessions/<date>-<time>.md); an unsaved buffer only from a server that does not say where
+    const document = result.path
+      ? await vscode.workspace.openTextDocument(path.isAbsolute(result.path) || !root ? vscode.Uri.file(result.path) : vscode.Uri.joinPath(root, result.path))
+      : await vscode.workspace.openTextDocument({ content: result.report, language: 'markdown' });
     await vscode.window.showTextDocument(document, { preview: true });
+    messages.info(`SCMS: session closed: ${result.promoted.length} promoted, ${result.archived.length} archived${result.path ? `; the report is ${vscode.workspace.asRelativePath(result.path)}` : ''}`);
   });
   run('scms.showMemory', async () => vscode.commands.executeCommand('scmsMemory.focus'));
   run('scms.refreshMemory', async () => refresh());

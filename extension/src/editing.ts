@@ -78,7 +78,7 @@ export async function editPattern(server: Server, messages: Messages, p: Pattern
   });
   if (note === undefined) return undefined;
   const items = [p.kind, ...KINDS.filter((k) => k !== p.kind)].map((kind) => ({
-    label: kind, description: kind === p.kind ? `${KIND_HELP[kind]} (now)` : KIND_HELP[kind], kind,
+    label: kind, description: kind === p.kind ? `${KIND_HELP[kind]} (now)` : KIND_HELP[kind], value: kind,
   }));
   const kind = await vscode.window.showQuickPick(items, { title: `${heading} (3/4)`, placeHolder: 'Kind' });
   if (kind === undefined) return undefined;
@@ -91,7 +91,7 @@ export async function editPattern(server: Server, messages: Messages, p: Pattern
   const changes: Record<string, unknown> = {};
   if (title.trim() !== p.title) changes.title = title.trim();
   if (note !== noteLine) changes.note = lineToNote(note);
-  if (kind.kind !== p.kind) changes.kind = kind.kind;
+  if (kind.value !== p.kind) changes.kind = kind.value;
   if (parseTags(tags).join('\n') !== (p.tags ?? []).join('\n')) changes.tags = parseTags(tags);
   const fields = Object.keys(changes);
   if (fields.length === 0) {

@@ -1,11 +1,13 @@
 // SCMS for VS Code and Cursor: starts the language server and wires its commands, tree view and status bar, and
 // offers the same memory to the editor's agents as an MCP server.
 import * as vscode from 'vscode';
+import { PatternActions } from './actions';
 import { registerCommands } from './commands';
 import { settingsNeedingRestart } from './launch';
 import { McpOffer } from './mcp';
 import { MemoryTree } from './memoryTree';
 import { Messages } from './messages';
+import { createMiddleware } from './middleware';
 import { Status } from './patterns';
 import { Server } from './server';
 import { StatusBar } from './statusBar';
@@ -16,16 +18,19 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const log = vscode.window.createOutputChannel('SCMS', { log: true });
   const messages = new Messages(log);
   const scms = (server = new Server(context, log, messages));
+  const actions = new PatternActions(scms, messages);
+  scms.middleware = createMiddleware(actions, messages);
   const tree = new MemoryTree(scms);
   const statusBar = new StatusBar();
   tree.view = vscode.window.createTreeView('scmsMemory', { treeDataProvider: tree, showCollapseAll: true });
-  context.subscriptions.push(log, statusBar, scms, tree.view);
+  context.subscriptions.push(log, statusBar, scms, tree.view, vscode.window.registerFileDecorationProvider(tree));
 
   const refresh = async () => {
     tree.refresh();
     if (scms.state !== 'running') return;
     try {
-      statusBar.showStatus(await scms.execute<Status>('scms.status', {}));
+      actions.status = await scms.execute<Status>('scms.status', {});
+      statusBar.showStatus(actions.status);
     } catch (error) {
       log.warn(`status: ${(error as Error).message}`);
     }
@@ -36,7 +41,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     void refresh();
   });
   scms.onDidChangeMemory(() => void refresh());
-  registerCommands(context, scms, messages, () => void refresh());
+  registerCommands(context, scms, messages, actions, tree, () => void refresh());
   const mcp = new McpOffer(scms, log, String(context.extension.packageJSON.version));
   context.subscriptions.push(mcp);
   mcp.register();

@@ -8,7 +8,7 @@ NODE_STAMP := node_modules/.scms-installed
 VERSION := $(shell node -p "require('./package.json').version")
 VSIX   := build/scms-$(VERSION).vsix
 
-.PHONY: setup run test bench demo clean
+.PHONY: setup run demo-reset test bench demo clean
 
 setup: $(STAMP) $(NODE_STAMP)
 	@scripts/install-code-server.sh
@@ -27,9 +27,14 @@ $(NODE_STAMP): package.json package-lock.json
 $(VSIX): $(STAMP) $(NODE_STAMP) package.json $(shell find extension/src media -type f) $(shell find server/scms -name '*.py' -o -name '*.json')
 	npm run --silent package
 
-# VS Code (code-server) with the extension on a demo workspace; prints its address
+# VS Code (code-server) with the extension on a demo workspace, kept between runs; prints its address
 run: setup $(VSIX)
 	scripts/run-editor.sh
+
+# the demo workspace made afresh (what `make run` opens next); run it while `make run` is stopped
+demo-reset: $(STAMP)
+	$(PY) scripts/demo.py > /dev/null
+	@echo "build/demo-workspace is new again; make run opens it"
 
 # the extension's type check and Node tests, the Python tests (shuffled: pytest-randomly), then the extension in
 # real VS Code

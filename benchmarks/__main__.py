@@ -303,9 +303,19 @@ def _quantiles(ms: list[float]) -> tuple[float, float, float]:
     return q[49], q[94], q[98]
 
 
+def discovery() -> None:
+    """Discovery's precision on real projects (labels in benchmarks/labels/) and the full-workspace scan time."""
+    from benchmarks import discovery as mined
+
+    markdown = mined.section()
+    path = write_section("discovery", markdown)
+    print(markdown)
+    print(f"written to {path}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
-    parser.add_argument("which", nargs="*", default=[], help="lsp, busy, quality, learning, mcp (default: all)")
+    parser.add_argument("which", nargs="*", default=[], help="lsp, busy, quality, learning, mcp, discovery (default: all)")
     parser.add_argument("--busy-patterns", type=int, default=10_000, help="patterns in the busy-hover run")
     parser.add_argument("--busy-seconds", type=float, default=20.0)
     parser.add_argument("--hovers", type=int, default=1000)
@@ -325,6 +335,8 @@ def main() -> None:
         busy(args.busy_patterns, args.busy_seconds)
     if not args.which or "mcp" in args.which:
         mcp(args.mcp_new)
+    if not args.which or "discovery" in args.which:
+        discovery()
     if not args.which or "lsp" in args.which:
         lsp(tuple(int(s) for s in args.sizes.split(",")), args.hovers, args.real)
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: real VS Code (code-server) in the browser with the SCMS extension, on a demo workspace of
-# standard-library code; prints the address to open. Stop it with Ctrl+C.
+# standard-library code; prints the address to open. Stop it with Ctrl+C. The workspace is made on the first run and
+# kept afterwards, with what you remembered, accepted and edited in it; `make demo-reset` makes it afresh.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PY="$ROOT/.venv/bin/python"
@@ -10,7 +11,12 @@ WS="$ROOT/build/demo-workspace"
 PORT="${PORT:-8080}"
 CODE_SERVER="$ROOT/build/code-server/node_modules/.bin/code-server"
 
-"$PY" "$ROOT/scripts/demo.py" > /dev/null   # a fresh demo workspace with one validated pattern
+if [ ! -d "$WS/.scms" ]; then
+  "$PY" "$ROOT/scripts/demo.py" > /dev/null   # a demo workspace with one validated pattern
+  KEPT="a new demo workspace"
+else
+  KEPT="the demo workspace as you left it (make demo-reset starts over)"
+fi
 mkdir -p "$STATE/data/User" "$STATE/exts" "$STATE/xdg-config" "$STATE/xdg-data"
 cat > "$STATE/data/User/settings.json" <<JSON
 {
@@ -27,6 +33,7 @@ ARGS=(--config "$STATE/config.yaml" --user-data-dir "$STATE/data" --extensions-d
 "$CODE_SERVER" "${ARGS[@]}" --force --install-extension "$ROOT/build/scms-$VERSION.vsix" > /dev/null
 echo
 echo "  SCMS in VS Code: open http://127.0.0.1:$PORT/?folder=$WS"
+echo "  ($KEPT)"
 echo "  (desktop VS Code or Cursor: code --install-extension build/scms-$VERSION.vsix)"
 echo
 exec "$CODE_SERVER" "${ARGS[@]}" --bind-addr "127.0.0.1:$PORT" --auth none --disable-telemetry \

@@ -27,9 +27,11 @@ def test_remember_makes_a_session_candidate_with_evidence(memory: Memory):
     assert memory.get(pattern.id) == pattern
 
 
-def test_default_title_is_the_first_code_line(memory: Memory):
+def test_default_title_names_what_the_code_defines_and_its_docstring(memory: Memory):
     pattern = remember_lines(memory, "textwrap.py", *WRAP_LINES)
-    assert pattern.title == "def wrap(text, width=70, **kwargs)"
+    assert pattern.title == "wrap: Wrap a single paragraph of text, returning a list of wrapped lines"[:80]
+    loop = remember_lines(memory, "shutil.py", COPYFILEOBJ_LINES[1] - 3, COPYFILEOBJ_LINES[1])
+    assert loop.title == "while True"  # no definition: the first line of code
 
 
 def test_accepts_count_and_add_their_context_as_evidence(memory: Memory, clock):

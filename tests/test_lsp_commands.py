@@ -126,8 +126,10 @@ async def test_code_actions_offer_remember_and_the_recalled_patterns(client: Lan
         text_document=types.TextDocumentIdentifier(uri=uri), range=selection,
         context=types.CodeActionContext(diagnostics=[])))
     titles = [a.title for a in actions]
-    assert titles[0] == "SCMS: Remember selection as pattern"
+    assert titles[:2] == ["SCMS: Remember selection as pattern",
+                          "SCMS: Remember selection as a failure (symptom, cause, fix)"]
     assert actions[0].command.command == "scms.remember" and actions[0].command.arguments[0]["uri"] == uri
+    assert actions[1].command.arguments[0]["kind"] == "failure"
     assert "SCMS: Accept “Copy file objects in chunks”" in titles
     assert "SCMS: Reject “Copy file objects in chunks” here" in titles
     empty = types.Range(start=types.Position(line=DEDENT + 3, character=4), end=types.Position(line=DEDENT + 3,

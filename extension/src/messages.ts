@@ -50,7 +50,7 @@ export class Messages {
   info(message: string): void {
     this.log.info(message);
     if (this.popUp('info', 'background')) void vscode.window.showInformationMessage(message);
-    else vscode.window.setStatusBarMessage(message, 4000);
+    else vscode.window.setStatusBarMessage(message, 6000);
   }
 
   /** Only to the SCMS output: details behind a message that pops up. */

@@ -1,5 +1,6 @@
 // The status bar item: counts per tier and the recall mode; clicking it opens the memory view.
 import * as vscode from 'vscode';
+import { plural } from './feedback';
 import { Status } from './patterns';
 import { NO_FOLDER, ServerState } from './server';
 
@@ -40,7 +41,7 @@ export class StatusBar implements vscode.Disposable {
     this.item.text = `$(database) SCMS ${session} · ${validated} · ${marker}`;
     this.item.tooltip = new vscode.MarkdownString(
       `**SCMS pattern memory**\n\n${session} session · ${validated} validated · ${archive} archived\n\n`
-      + `Recall ${meaning}\n\nPromotion after ${status.promotionThreshold} accepted uses`, true);
+      + `Recall ${meaning}\n\nPromotion after ${plural(status.promotionThreshold, 'accepted use')}`, true);
     this.item.accessibilityInformation = {
       label: `SCMS: ${session} session and ${validated} validated patterns; recall ${meaning}`,
     };

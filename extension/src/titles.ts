@@ -10,7 +10,7 @@ const NAMED = [
   /^(?:(?:export|default|pub(?:\([\w:]+\))?|public|private|protected|internal|static|abstract|final|sealed|async|unsafe|extern|declare|data|open)\s+)*(?:def|class|function\*?|fn|func|interface|struct|enum|trait|type|impl|module|object|record|protocol)\s+(?:\([^)]*\)\s*)?([A-Za-z_$][\w$]*)/,
   /^(?:export\s+)?(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*(?::[^=]*)?=/, // const retry = (…) =>
   // a method: modifiers, a return type, then name(…) and its opening brace — `if (` and the like are not names
-  /^(?:(?:public|private|protected|internal|static|async|final|override|virtual|abstract|readonly|synchronized|get|set)\s+)*(?:[\w$<>[\],.?]+\s+)?([A-Za-z_$][\w$]*)\s*\(.*\{$/,
+  /^(?:(?:public|private|protected|internal|static|async|final|override|virtual|abstract|readonly|synchronized|get|set)\s+)*(?:(?!(?:return|new|throw|await|yield|else|case|typeof)\s)[\w$<>[\],.?]+\s+)?([A-Za-z_$][\w$]*)\s*\(.*\{$/,
 ];
 const NOT_NAMES = new Set(['if', 'for', 'while', 'switch', 'catch', 'return', 'with', 'elif', 'else', 'match', 'print', 'await', 'yield',
   'new', 'throw', 'raise', 'assert', 'super', 'this', 'self', 'typeof', 'sizeof', 'do', 'try', 'foreach', 'until', 'unless', 'loop']);

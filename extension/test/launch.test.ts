@@ -210,6 +210,7 @@ test('the manifest: no untrusted workspaces, a welcome for each empty memory vie
 test('palette commands do not reuse the ids the language client registers for the server', () => {
   const contributed: string[] = manifest.contributes.commands.map((c: { command: string }) => c.command);
   const serverCommands = ['scms.remember', 'scms.accept', 'scms.reject', 'scms.promote', 'scms.promoteEligible',
-    'scms.demote', 'scms.forget', 'scms.list', 'scms.recall', 'scms.export', 'scms.import', 'scms.closeSession', 'scms.status'];
+    'scms.demote', 'scms.forget', 'scms.restore', 'scms.reanchor', 'scms.update', 'scms.list', 'scms.recall', 'scms.export', 'scms.import',
+    'scms.closeSession', 'scms.status', 'scms.saveShape', 'scms.dismissShape'];
   assert.deepEqual(contributed.filter((id) => serverCommands.includes(id)), []);
 });

@@ -1,9 +1,13 @@
 // End-to-end test in real VS Code (code-server) driven by Debian's Chromium: install the .vsix, open a demo
-// workspace of standard-library code, remember a selection, accept it from the hover card in two other places, promote
-// eligible, and check the tree view and the .scms/patterns/ file; export the rule files from the palette and check
-// them (a person's AGENTS.md text kept); then kill the language server and check that
-// the extension restarts it and shows the memory again. On this VS Code (1.100) the MCP provider API is still a
-// proposal: the extension must say so in its output, once, and carry on. Screenshots land in build/e2e/.
+// workspace of standard-library code, remember a selection (the title prompt offers one made from the code, then a
+// note), accept it from the hover card in two other places (the status bar says what each accept did, and that a
+// second accept of the same code is not counted), promote eligible, and check the tree view and the .scms/patterns/
+// file; edit the pattern's note and tags from the tree's Edit… action and check the store and the file; filter the
+// view; export the rule files from the palette and check them (a person's AGENTS.md text kept); kill the language
+// server and check that the extension restarts it and shows the memory again; last, save code repeated in three
+// places from its hint's quick fix, with a title typed in the prompt, and check that promoting that candidate (not
+// eligible) asks first. On this VS Code (1.100) the MCP provider API is still a proposal: the extension must say so
+// in its output, once, and carry on. Screenshots land in build/e2e/.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,6 +22,10 @@ const ARTIFACTS = path.join(ROOT, 'build/e2e');
 const PORT = Number(process.env.PORT || 18000 + Math.floor(Math.random() * 1000));
 const BASE = `http://127.0.0.1:${PORT}`;
 const TITLE = 'Copy file objects in chunks';
+const OFFERED = 'copyfileobj: copy data from file-like object fsrc to file-like object fdst'; // the title made from the code
+const NOTE_LINE = 'Read length bytes at a time ⏎ never read a whole file into memory'; // ⏎: a line break in the one-line prompt
+const NOTE = 'Read length bytes at a time\nnever read a whole file into memory';
+const SHAPE_TITLE = 'Load comma-separated rows, skipping comments';
 
 const t0 = Date.now();
 const log = (...args) => console.log(`[e2e ${String(Date.now() - t0).padStart(6)} ms]`, ...args);
@@ -41,6 +49,19 @@ const ws = path.join(tmp, 'demo');
 fs.mkdirSync(path.join(ws, 'src'), { recursive: true });
 const stdlib = execFileSync(PYTHON, ['-c', 'import sysconfig; print(sysconfig.get_paths()["stdlib"])'], { encoding: 'utf8' }).trim();
 for (const name of ['shutil.py', 'tarfile.py']) fs.copyFileSync(path.join(stdlib, name), path.join(ws, 'src', name));
+// the same function three times over, with other names and strings: discovery's hint on the first (scms.shape)
+const DOC = '"'.repeat(3);
+const loader = (what) => `def load_${what}(path):
+    ${DOC}The ${what} listed in a comma-separated file.${DOC}
+    with open(path, encoding="utf-8") as handle:
+        rows = []
+        for line in handle:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                rows.append(line.split(","))
+    return rows
+`;
+fs.writeFileSync(path.join(ws, 'src', 'loaders.py'), `${DOC}Loaders of the demo's data files.${DOC}\n\n\n${['users', 'orders', 'items'].map(loader).join('\n\n')}`);
 const lineOf = (file, needle) => fs.readFileSync(path.join(ws, 'src', file), 'utf8').split('\n').findIndex((l) => l.startsWith(needle)) + 1;
 const COPYFILEOBJ = lineOf('shutil.py', 'def copyfileobj(');
 const TAR_COPY = lineOf('tarfile.py', 'def copyfileobj(');
@@ -151,11 +172,29 @@ function logText(pattern) {
   return found.join('\n');
 }
 
-async function acceptFromCard(expectedUses, word = 'divmod') {
+/** Wait for a status-bar message (the extension's feedback after an action) and return its text. */
+async function statusMessage(text, timeout = 15_000) {
+  const item = page.locator('.part.statusbar .statusbar-item', { hasText: text }).first();
+  await item.waitFor({ timeout }).catch(async () => {
+    const shown = await page.locator('.part.statusbar').innerText().catch(() => '');
+    throw new Error(`the status bar never said ${JSON.stringify(text)}; it shows ${JSON.stringify(shown)}`);
+  });
+  return (await item.innerText()).trim();
+}
+
+/** Answer the quick input that is showing (its title holds `step`): type `value` unless undefined, then Enter. */
+async function answer(step, value) {
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: step }).waitFor({ timeout: 15_000 });
+  const input = page.locator('.quick-input-widget input');
+  if (value !== undefined) await input.fill(value);
+  await page.keyboard.press('Enter');
+}
+
+async function acceptFromCard(expectedUses, word, feedback) {
   const card = await hoverCard(word);
   await card.locator('a', { hasText: 'Accept' }).first().click();
   await until(`${expectedUses} accepted uses`, () => scmsState()[0]?.accepted_uses === expectedUses);
-  log(`accepted from the hover card: ${expectedUses} uses`);
+  log(`accepted from the hover card: ${expectedUses} uses; the status bar: ${await statusMessage(feedback)}`);
 }
 
 let failed = false;
@@ -199,14 +238,16 @@ try {
   await until('the server to run', async () => (await page.locator('.statusbar-item', { hasText: /SCMS \d+ · \d+/ }).count()) > 0, 60_000);
   await palette('SCMS: Remember Selection');
   const titleBox = page.locator('.quick-input-widget input');
-  await titleBox.waitFor();
-  await titleBox.fill(TITLE);
-  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: '(1/2)' }).waitFor();
+  const offered = await titleBox.inputValue();
+  if (offered !== OFFERED) throw new Error(`the title prompt offered ${JSON.stringify(offered)}, not ${JSON.stringify(OFFERED)}`);
+  await answer('(1/2)', TITLE);
+  await answer('(2/2)'); // no note
   const [remembered] = await until('the pattern in the store', () => scmsState().length === 1 && scmsState());
-  if (!remembered.snippet.startsWith('def copyfileobj(fsrc, fdst, length=0):') || remembered.tier !== 'session') {
+  if (!remembered.snippet.startsWith('def copyfileobj(fsrc, fdst, length=0):') || remembered.tier !== 'session' || remembered.body !== '') {
     throw new Error(`unexpected pattern: ${JSON.stringify(remembered).slice(0, 300)}`);
   }
-  log('remembered', JSON.stringify(remembered.title));
+  log(`remembered ${JSON.stringify(remembered.title)} (the prompt offered ${JSON.stringify(offered)}); the status bar: ${await statusMessage('remembered')}`);
 
   // 2. the hover card in tarfile.copyfileobj, accepted twice from its link
   await openAt('src/tarfile.py', TAR_COPY + 11);
@@ -218,19 +259,26 @@ try {
   await sleep(500); // let the hover finish fading in
   await page.screenshot({ path: path.join(ARTIFACTS, 'hover-card.png') });
   log('hover card shown; screenshot build/e2e/hover-card.png');
-  await acceptFromCard(1);
-  // the second accept in another context: code that is already evidence of the pattern does not count again
+  await acceptFromCard(1, 'divmod', `accepted “${TITLE}” — 1 of 2 accepted uses for promotion`);
+  // the same code again: it is evidence now, so the accept is no new use, and the status bar says so
+  await page.mouse.move(10, 10);
+  const again = await hoverCard('divmod');
+  await again.locator('a', { hasText: 'Accept' }).first().click();
+  log(`accepted the same code again; the status bar: ${await statusMessage('not counted: this code is already evidence')}`);
+  if (scmsState()[0].accepted_uses !== 1) throw new Error('a second accept of the same code counted');
+  // the second accept in another context
   await page.mouse.move(10, 10);
   await openAt('src/shutil.py', READINTO + 8);
-  await acceptFromCard(2, 'memoryview');
+  await acceptFromCard(2, 'memoryview', '2 accepted uses, eligible for promotion');
 
   // 3. promote eligible, then the file and the tree view
   await palette('SCMS: Promote Eligible');
-  const file = await until('the validated pattern file', () => {
+  const patternFile = () => {
     const folder = path.join(ws, '.scms', 'patterns');
     const found = fs.existsSync(folder) && fs.readdirSync(folder).find((name) => name.endsWith('.md'));
     return found && path.join(folder, found);
-  });
+  };
+  const file = await until('the validated pattern file', patternFile);
   const text = fs.readFileSync(file, 'utf8');
   for (const expected of [`title: ${TITLE}`, 'accepted_uses: 2', 'file: src/tarfile.py', '```python\ndef copyfileobj(fsrc, fdst, length=0):']) {
     if (!text.includes(expected)) throw new Error(`${path.basename(file)} lacks ${JSON.stringify(expected)}:\n${text}`);
@@ -240,10 +288,49 @@ try {
   await page.locator('.monaco-list-row', { hasText: 'Validated (1)' }).waitFor({ timeout: 20_000 });
   await page.locator('.monaco-list-row', { hasText: TITLE }).waitFor({ timeout: 20_000 });
   await page.locator('.statusbar-item', { hasText: 'SCMS 0 · 1' }).first().waitFor({ timeout: 20_000 });
+  const viewTitle = (await page.locator('.part.sidebar .composite.title .title-label').first().innerText()).trim();
+  if (!/^SCMS: Memory$/i.test(viewTitle)) throw new Error(`the memory view is titled ${JSON.stringify(viewTitle)}`);
   await page.screenshot({ path: path.join(ARTIFACTS, 'memory-view.png') });
-  log('tree view shows Validated (1) with the pattern; status bar SCMS 0 · 1; screenshot build/e2e/memory-view.png');
+  log(`tree view ${JSON.stringify(viewTitle)} shows Validated (1) with the pattern; status bar SCMS 0 · 1; screenshot build/e2e/memory-view.png`);
 
-  // 3b. export from the palette: every rule file holds the validated pattern, and a person's AGENTS.md keeps its text
+  // 3a. Edit… from the tree's context menu: keep the title and kind, write a two-line note and tags
+  await page.locator('.monaco-list-row', { hasText: TITLE }).first().click({ button: 'right' });
+  await page.locator('.monaco-menu .action-item', { hasText: 'Edit…' }).first().click();
+  await answer('(1/4)');
+  await answer('(2/4)', NOTE_LINE);
+  await answer('(3/4)');
+  await answer('(4/4)', 'io, files');
+  const edited = await until('the edited note and tags in the store', () => {
+    const [p] = scmsState();
+    return p.body === NOTE && JSON.stringify(p.tags) === '["io","files"]' && p;
+  }, 20_000).catch(() => { throw new Error(`the edit did not reach the store: ${JSON.stringify(scmsState()[0]).slice(0, 400)}`); });
+  const editedFile = await until('the validated file to hold the new note', () => {
+    const found = patternFile();
+    return found && fs.readFileSync(found, 'utf8').includes('never read a whole file into memory') && found;
+  }, 20_000);
+  log(`edited from the tree: note ${JSON.stringify(edited.body)}, tags ${edited.tags.join(', ')}; ${path.basename(editedFile)} follows; `
+    + `the status bar: ${await statusMessage('updated the note and tags')}`);
+
+  // 3b. the view's filter: matched against title, note and tags, shown in the view's description; Escape puts it back
+  const filterAction = page.locator('.part.sidebar .title-actions .action-label[aria-label^="Filter"]').first();
+  await filterAction.click();
+  await answer('Filter', 'whole file'); // words of the note
+  await page.locator('.part.sidebar', { hasText: '“whole file” · 1 of 1' }).first().waitFor({ timeout: 10_000 });
+  await page.locator('.monaco-list-row', { hasText: TITLE }).first().waitFor({ timeout: 10_000 });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'memory-filter.png') });
+  await filterAction.click();
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Filter' }).waitFor();
+  await page.locator('.quick-input-widget input').fill('nothing-holds-this');
+  await page.locator('.part.sidebar', { hasText: "No pattern's title, note or tags hold" }).first().waitFor({ timeout: 10_000 });
+  await page.keyboard.press('Escape'); // back to "whole file"
+  await page.locator('.part.sidebar', { hasText: '“whole file” · 1 of 1' }).first().waitFor({ timeout: 10_000 });
+  await page.locator('.part.sidebar .title-actions .action-label[aria-label^="Clear Filter"]').first().click();
+  await page.locator('.monaco-list-row', { hasText: 'Validated (1)' }).waitFor({ timeout: 10_000 });
+  if (await page.locator('.part.sidebar', { hasText: '“whole file”' }).count()) throw new Error('Clear Filter left the filter in the view');
+  log('filtered the view by words of the note (“whole file” · 1 of 1), tried one nothing matches, Escape put the first back, '
+    + 'then Clear Filter; screenshot build/e2e/memory-filter.png');
+
+  // 3c. export from the palette: every rule file holds the validated pattern, and a person's AGENTS.md keeps its text
   const mine = '# Agents\n\nRun `make test` before you push.\n';
   fs.writeFileSync(path.join(ws, 'AGENTS.md'), mine);
   await palette('SCMS: Export Rules');
@@ -303,6 +390,45 @@ try {
     .catch(() => { throw new Error(`after the restart the memory view does not list ${JSON.stringify(TITLE)}`); });
   await page.screenshot({ path: path.join(ARTIFACTS, 'after-restart.png') });
   log('after the restart: status bar SCMS 0 · 1, tree lists Validated (1); screenshot build/e2e/after-restart.png');
+
+  // 5. code repeated in three places: its hint's quick fix "Save as pattern…" asks for a title (offered by the server)
+  // and a note, and saves a candidate whose evidence is every place
+  await openAt('src/loaders.py', 4);
+  await until('the hint on code repeated in three places (scms.shape)', async () =>
+    (await page.locator('.monaco-editor .squiggly-hint').count()) > 0, 90_000);
+  const save = page.locator('.action-widget .monaco-list-row', { hasText: 'Save as pattern' }).first();
+  for (let i = 0; !(await save.isVisible()); i++) { // the quick fixes of the hint under the cursor
+    if (i === 20) throw new Error('the quick fixes on the repeated code never offered "Save as pattern…"');
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+.');
+    await save.waitFor({ timeout: 1500 }).catch(() => {});
+  }
+  await page.screenshot({ path: path.join(ARTIFACTS, 'shape-quick-fix.png') });
+  await save.click();
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: '(1/2)' }).waitFor();
+  const proposed = await page.locator('.quick-input-widget input').inputValue();
+  if (!proposed.trim()) throw new Error('the title prompt offered no title for the repeated code');
+  await answer('(1/2)', SHAPE_TITLE);
+  await answer('(2/2)', 'Every data file is read this way');
+  const shaped = await until('the saved candidate in the store', () => scmsState().find((p) => p.title === SHAPE_TITLE), 20_000);
+  if (shaped.tier !== 'session' || shaped.evidence.length < 3 || shaped.body !== 'Every data file is read this way') {
+    throw new Error(`the saved candidate should be a session candidate with 3 places and the note: ${JSON.stringify(shaped).slice(0, 500)}`);
+  }
+  log(`saved the repeated code as ${JSON.stringify(SHAPE_TITLE)} (the server offered ${JSON.stringify(proposed)}): `
+    + `${shaped.evidence.length} places (${shaped.evidence.map((e) => `${e.file}:${e.start_line}`).join(', ')}); the status bar: ${await statusMessage('as a candidate (3 places)')}`);
+
+  // 6. promoting that candidate from the tree asks first, saying why it is not eligible; Cancel leaves it a candidate
+  const row = page.locator('.monaco-list-row', { hasText: SHAPE_TITLE }).first();
+  await row.waitFor({ timeout: 20_000 });
+  await row.hover();
+  await row.locator('.action-label[aria-label^="Promote"]').click();
+  const dialog = page.locator('.monaco-dialog-box', { hasText: 'is not eligible for promotion: 0 of 2 accepted uses' });
+  await dialog.waitFor({ timeout: 10_000 });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'promote-not-eligible.png') });
+  await dialog.locator('.monaco-button', { hasText: 'Cancel' }).click();
+  await sleep(500);
+  if (scmsState().find((p) => p.title === SHAPE_TITLE).tier !== 'session') throw new Error('Cancel promoted the candidate');
+  log('Promote on a candidate with no accepted use asked first ("0 of 2 accepted uses"); Cancel kept it a candidate; screenshot build/e2e/promote-not-eligible.png');
   log('PASS');
 } catch (error) {
   failed = true;

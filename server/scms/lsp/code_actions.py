@@ -70,6 +70,9 @@ def _actions(ls: ScmsServer, memory: Memory, uri: str, rng: types.Range, covered
                      "end": {"line": rng.end.line, "character": rng.end.character}}
         actions.append(_action("SCMS: Remember selection as pattern", types.CodeActionKind.RefactorExtract,
                                "scms.remember", {"uri": uri, "range": selection}))
+        actions.append(_action("SCMS: Remember selection as a failure (symptom, cause, fix)",
+                               types.CodeActionKind.RefactorExtract, "scms.remember",
+                               {"uri": uri, "range": selection, "kind": "failure"}))
     found = recalled_at(memory, path, text, rng.start.line)
     if found:
         context, recalled = found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import sqlite3
 from dataclasses import dataclass, field
@@ -328,9 +329,21 @@ def new_id(conn: sqlite3.Connection) -> str:
             return candidate
 
 
+_DEFINES = re.compile(r"^\s*(?:export\s+)?(?:async\s+)?(?:def|function\*?|class|func|fn|interface|struct|enum)\s+"
+                      r"(?:\([^)]*\)\s*)?([A-Za-z_$][\w$]*)")
+_DOC = re.compile(r'^\s*(?:[rRbBuU]{0,2}"""|[rRbBuU]{0,2}\'\'\'|/\*\*?|///?|#|\*)\s*(.*?)\s*(?:"""|\'\'\'|\*/)?\s*$')
+
+
 def _default_title(text: str) -> str:
-    for line in text.splitlines():
-        stripped = line.strip().rstrip(":{").strip()
-        if stripped and not stripped.startswith(("#", "//", "/*", "*", "@")):
-            return stripped[:80]
-    return text.strip()[:80]
+    """What the code is: the name it defines and the first line of its docstring or comment ("copyfileobj: copy
+    data from file-like object fsrc to file-like object fdst"); else its first line of code."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    first = next((line for line in lines if not line.strip().startswith(("#", "//", "/*", "*", "@"))), "")
+    defined = _DEFINES.match(first)
+    if defined:
+        after = lines[lines.index(first) + 1:lines.index(first) + 3]
+        doc = next((m.group(1) for m in map(_DOC.match, after) if m and m.group(1)), "")
+        doc = doc.split(". ")[0].rstrip(".")
+        return f"{defined.group(1)}: {doc}"[:80] if doc else defined.group(1)
+    stripped = first.strip().rstrip(":{").strip()
+    return (stripped or text.strip())[:80]

@@ -92,7 +92,7 @@ export async function editPattern(server: Server, messages: Messages, p: Pattern
   if (title.trim() !== p.title) changes.title = title.trim();
   if (note !== noteLine) changes.note = lineToNote(note);
   if (kind.value !== p.kind) changes.kind = kind.value;
-  if (parseTags(tags).join('\n') !== (p.tags ?? []).join('\n')) changes.tags = parseTags(tags);
+  if ([...parseTags(tags)].sort().join('\n') !== [...(p.tags ?? [])].sort().join('\n')) changes.tags = parseTags(tags); // the server sorts them
   const fields = Object.keys(changes);
   if (fields.length === 0) {
     messages.info(say.updated(p, []));

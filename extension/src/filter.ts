@@ -15,3 +15,10 @@ export function matchesFilter(p: Pick<Pattern, 'title' | 'body' | 'tags'>, filte
 export function filterDescription(filter: string, shown: number, total: number): string {
   return `“${filter.trim()}” · ${shown} of ${total}`;
 }
+
+/** The view's message above the patterns while a filter is set (a view alone in its container shows no description). */
+export function filterMessage(filter: string, shown: number, total: number): string {
+  const text = `“${filter.trim()}”`;
+  if (shown === 0) return `No pattern's title, note or tags hold ${text}. Clear the filter from the view's title bar.`;
+  return `${shown} of ${total} ${total === 1 ? 'pattern holds' : shown === 1 ? 'patterns holds' : 'patterns hold'} ${text} in ${shown === 1 ? 'its' : 'their'} title, note or tags.`;
+}

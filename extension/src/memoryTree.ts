@@ -2,7 +2,7 @@
 // by tier; who proposed it; a warning badge when its code changed), narrowed by the view's filter.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { filterDescription, matchesFilter } from './filter';
+import { filterDescription, filterMessage, matchesFilter } from './filter';
 import { plural } from './feedback';
 import { Kind, Pattern } from './patterns';
 import { Server } from './server';
@@ -69,8 +69,8 @@ export class MemoryTree implements vscode.TreeDataProvider<MemoryNode>, vscode.F
     if (all.length === 0) return (this.show('empty'), []); // the view's welcome text explains what to do
     const shown = this.filterText ? all.filter((p) => matchesFilter(p, this.filterText)) : all;
     if (this.view && this.filterText) this.view.description = filterDescription(this.filterText, shown.length, all.length);
-    if (shown.length === 0) return (this.show('patterns', `No pattern's title, note or tags hold “${this.filterText}”. Clear the filter from the view's title bar.`), []);
-    this.show('patterns');
+    this.show('patterns', this.filterText ? filterMessage(this.filterText, shown.length, all.length) : undefined);
+    if (shown.length === 0) return [];
     return TIERS.map(({ tier, label, icon }) => ({
       kind: 'tier', tier, label, icon, patterns: shown.filter((p) => p.tier === tier), total: all.filter((p) => p.tier === tier).length,
     }));
@@ -82,7 +82,8 @@ export class MemoryTree implements vscode.TreeDataProvider<MemoryNode>, vscode.F
       const collapsed = node.patterns.length === 0 || (node.tier === 'archive' && !this.filterText);
       const item = new vscode.TreeItem(`${node.label} (${count})`,
         collapsed ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded);
-      item.id = `tier:${node.tier}${this.filterText ? ':filtered' : ''}`; // a new id, so a filtered group opens afresh
+      // a new id when a group gains its first pattern or a filter: VS Code would keep it as collapsed as it was
+      item.id = `tier:${node.tier}${node.patterns.length ? '' : ':empty'}${this.filterText ? ':filtered' : ''}`;
       item.iconPath = new vscode.ThemeIcon(node.icon);
       item.contextValue = `tier.${node.tier}`;
       return item;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { lineToNote, noteToLine, parseTags } from '../src/editing';
 import * as say from '../src/feedback';
-import { filterDescription, matchesFilter } from '../src/filter';
+import { filterDescription, filterMessage, matchesFilter } from '../src/filter';
 import { PROMPTING, rewrite } from '../src/middleware';
 import type { Pattern } from '../src/patterns';
 import { defaultTitle, definedName, words } from '../src/titles';
@@ -108,6 +108,9 @@ test('the filter: every word, in any case, in the title, note or tags', () => {
   assert.ok(!matchesFilter(p, 'retry grpc'));
   assert.ok(!matchesFilter(pattern({ snippet: 'grpc' }), 'grpc')); // the code is not searched: the hover recalls by code
   assert.equal(filterDescription(' retry ', 2, 5), '“retry” · 2 of 5');
+  assert.equal(filterMessage('retry', 1, 1), '1 of 1 pattern holds “retry” in its title, note or tags.');
+  assert.equal(filterMessage('retry', 2, 5), '2 of 5 patterns hold “retry” in their title, note or tags.');
+  assert.match(filterMessage('grpc', 0, 5), /^No pattern's title, note or tags hold “grpc”/);
 });
 
 test('the code actions that make a pattern run a client command that asks first; the others are left alone', () => {

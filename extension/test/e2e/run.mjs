@@ -6,7 +6,7 @@
 // view; export the rule files from the palette and check them (a person's AGENTS.md text kept); kill the language
 // server and check that the extension restarts it and shows the memory again; last, save code repeated in three
 // places from its hint's quick fix, with a title typed in the prompt, and check that promoting that candidate (not
-// eligible) asks first. On this VS Code (1.100) the MCP provider API is still a proposal: the extension must say so
+// eligible) asks first, and that a change to one of its places marks it stale until Re-anchor. On this VS Code (1.100) the MCP provider API is still a proposal: the extension must say so
 // in its output, once, and carry on. Screenshots land in build/e2e/.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -295,14 +295,17 @@ try {
 
   // 3a. Edit… from the tree's context menu: keep the title and kind, write a two-line note and tags
   await page.locator('.monaco-list-row', { hasText: TITLE }).first().click({ button: 'right' });
-  await page.locator('.monaco-menu .action-item', { hasText: 'Edit…' }).first().click();
+  const editItem = page.locator('.monaco-menu .action-item', { hasText: 'Edit…' }).first();
+  await editItem.waitFor();
+  await sleep(300); // the menu ignores a click that comes right as it opens
+  await editItem.click();
   await answer('(1/4)');
   await answer('(2/4)', NOTE_LINE);
   await answer('(3/4)');
   await answer('(4/4)', 'io, files');
   const edited = await until('the edited note and tags in the store', () => {
     const [p] = scmsState();
-    return p.body === NOTE && JSON.stringify(p.tags) === '["io","files"]' && p;
+    return p.body === NOTE && JSON.stringify([...p.tags].sort()) === '["files","io"]' && p;
   }, 20_000).catch(() => { throw new Error(`the edit did not reach the store: ${JSON.stringify(scmsState()[0]).slice(0, 400)}`); });
   const editedFile = await until('the validated file to hold the new note', () => {
     const found = patternFile();
@@ -315,7 +318,8 @@ try {
   const filterAction = page.locator('.part.sidebar .title-actions .action-label[aria-label^="Filter"]').first();
   await filterAction.click();
   await answer('Filter', 'whole file'); // words of the note
-  await page.locator('.part.sidebar', { hasText: '“whole file” · 1 of 1' }).first().waitFor({ timeout: 10_000 });
+  const filtered = page.locator('.part.sidebar .message', { hasText: '1 of 1 pattern holds “whole file” in its title, note or tags.' }).first();
+  await filtered.waitFor({ timeout: 10_000 });
   await page.locator('.monaco-list-row', { hasText: TITLE }).first().waitFor({ timeout: 10_000 });
   await page.screenshot({ path: path.join(ARTIFACTS, 'memory-filter.png') });
   await filterAction.click();
@@ -323,11 +327,11 @@ try {
   await page.locator('.quick-input-widget input').fill('nothing-holds-this');
   await page.locator('.part.sidebar', { hasText: "No pattern's title, note or tags hold" }).first().waitFor({ timeout: 10_000 });
   await page.keyboard.press('Escape'); // back to "whole file"
-  await page.locator('.part.sidebar', { hasText: '“whole file” · 1 of 1' }).first().waitFor({ timeout: 10_000 });
+  await filtered.waitFor({ timeout: 10_000 });
   await page.locator('.part.sidebar .title-actions .action-label[aria-label^="Clear Filter"]').first().click();
   await page.locator('.monaco-list-row', { hasText: 'Validated (1)' }).waitFor({ timeout: 10_000 });
   if (await page.locator('.part.sidebar', { hasText: '“whole file”' }).count()) throw new Error('Clear Filter left the filter in the view');
-  log('filtered the view by words of the note (“whole file” · 1 of 1), tried one nothing matches, Escape put the first back, '
+  log('filtered the view by words of the note ("1 of 1 pattern holds “whole file” …"), tried one nothing matches, Escape put the first back, '
     + 'then Clear Filter; screenshot build/e2e/memory-filter.png');
 
   // 3c. export from the palette: every rule file holds the validated pattern, and a person's AGENTS.md keeps its text
@@ -404,7 +408,11 @@ try {
     await save.waitFor({ timeout: 1500 }).catch(() => {});
   }
   await page.screenshot({ path: path.join(ARTIFACTS, 'shape-quick-fix.png') });
-  await save.click();
+  for (let i = 0; !(await save.evaluate((row) => row.classList.contains('focused'))); i++) { // the widget blocks clicks: keys
+    if (i === 6) throw new Error('could not move to "Save as pattern…" in the quick fixes');
+    await page.keyboard.press('ArrowDown');
+  }
+  await page.keyboard.press('Enter');
   await page.locator('.quick-input-widget .quick-input-title', { hasText: '(1/2)' }).waitFor();
   const proposed = await page.locator('.quick-input-widget input').inputValue();
   if (!proposed.trim()) throw new Error('the title prompt offered no title for the repeated code');
@@ -429,6 +437,25 @@ try {
   await sleep(500);
   if (scmsState().find((p) => p.title === SHAPE_TITLE).tier !== 'session') throw new Error('Cancel promoted the candidate');
   log('Promote on a candidate with no accepted use asked first ("0 of 2 accepted uses"); Cancel kept it a candidate; screenshot build/e2e/promote-not-eligible.png');
+
+  // 7. one of its places changes on disk: the tree marks the candidate stale, and its Re-anchor action points the
+  // evidence at the code as it is now
+  const loaders = path.join(ws, 'src', 'loaders.py');
+  const source = fs.readFileSync(loaders, 'utf8');
+  const at = source.lastIndexOf('line.split(",")');
+  fs.writeFileSync(loaders, `${source.slice(0, at)}line.split(";")${source.slice(at + 'line.split(",")'.length)}`);
+  await until('the candidate to be stale', () => scmsState().find((p) => p.title === SHAPE_TITLE).stale?.length === 1, 20_000);
+  await page.locator('.part.sidebar .title-actions .action-label[aria-label^="Refresh"]').first().click();
+  const staleRow = page.locator('.monaco-list-row', { hasText: SHAPE_TITLE }).filter({ hasText: 'stale' }).first();
+  await staleRow.waitFor({ timeout: 10_000 });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'memory-stale.png') });
+  await staleRow.click({ button: 'right' });
+  const reanchorItem = page.locator('.monaco-menu .action-item', { hasText: 'Re-anchor' }).first();
+  await reanchorItem.waitFor();
+  await sleep(300);
+  await reanchorItem.click();
+  await until('the evidence re-anchored', () => scmsState().find((p) => p.title === SHAPE_TITLE).stale?.length === 0, 20_000);
+  log(`a changed place made the candidate stale in the tree (screenshot build/e2e/memory-stale.png); Re-anchor: ${await statusMessage('re-anchored')}`);
   log('PASS');
 } catch (error) {
   failed = true;

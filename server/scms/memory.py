@@ -32,9 +32,10 @@ from scms.store.retention import retention
 from scms.store.source import (CodeRange, code_of_lines, code_range, inside, language_of, read_range,
                                read_text)
 from scms.store.workspace import Workspace, find_root
-from scms.text import fence_for
+from scms.text import fence_for, lines_of, without_lone_surrogates
 
-__all__ = ["CodeRange", "Hint", "Memory", "Recalled", "SyncReport", "fence_for", "find_root", "language_of", "read_code"]
+__all__ = ["CodeRange", "Hint", "Memory", "Recalled", "SyncReport", "fence_for", "find_root", "language_of", "lines_of",
+           "read_code"]
 
 log = logging.getLogger("scms")
 _T = TypeVar("_T")
@@ -126,6 +127,7 @@ class Memory(Sharing, Suggesting):
         for size and binary content either way."""
         limit = self.settings.max_file_bytes
         if buffer is not None:
+            buffer = without_lone_surrogates(buffer)  # JSON can carry them; hashing and parsing cannot
             if len(buffer) > limit:
                 raise InvalidInput(f"{path.name} is too large ({len(buffer):,} characters; the limit is "
                                    f"{limit:,})", field="uri")
@@ -169,7 +171,9 @@ class Memory(Sharing, Suggesting):
 
     def remember(self, code: CodeRange, *, title: str | None = None, note: str = "",
                  kind: Kind = Kind.PATTERN, tags: list[str] | None = None) -> Pattern:
-        return lifecycle.remember(self._ws, code, title=title, note=note, kind=kind, tags=tags)
+        title = without_lone_surrogates(title) if title is not None else None
+        return lifecycle.remember(self._ws, code, title=title, note=without_lone_surrogates(note), kind=kind,
+                                  tags=[without_lone_surrogates(t) for t in tags or []])
 
     def accept(self, pattern_id: str, code: CodeRange | None = None) -> Pattern:
         pattern = lifecycle.accept(self._ws, pattern_id, code)
@@ -183,7 +187,9 @@ class Memory(Sharing, Suggesting):
     def update(self, pattern_id: str, *, title: str | None = None, note: str | None = None,
                kind: Kind | None = None, tags: list[str] | None = None) -> Pattern:
         """Edit the title, note, kind or tags (one event; a validated pattern's file and rule files follow)."""
-        fields = {name: value for name, value in (("title", title), ("body", note), ("kind", kind), ("tags", tags))
+        clean = without_lone_surrogates
+        fields = {name: value for name, value in (("title", title and clean(title)), ("body", note and clean(note)),
+                                                  ("kind", kind), ("tags", tags and [clean(t) for t in tags]))
                   if value is not None}
         before = self.get(pattern_id)
         after = editing.update(self._ws, pattern_id, fields)
@@ -201,7 +207,7 @@ class Memory(Sharing, Suggesting):
         return pattern.model_copy(update={"stale": self._evidence.stale(pattern)})
 
     def reject(self, pattern_id: str, code: CodeRange | None = None, reason: str = "") -> Pattern:
-        pattern = lifecycle.reject(self._ws, pattern_id, code, reason)
+        pattern = lifecycle.reject(self._ws, pattern_id, code, without_lone_surrogates(reason))
         self._learn(pattern, code, positive=False)
         return pattern
 
@@ -303,6 +309,7 @@ class Memory(Sharing, Suggesting):
         """Patterns relevant to this code, best first, each with why it matched. Never refreshes a pattern.
 
         With wait=True an unseen context is embedded now (commands, benchmarks); hovers never wait."""
+        text = without_lone_surrogates(text)
         if wait and mode != "lexical":
             self._engine.embed_context(text)  # holding no lock, so that hovers meanwhile do not wait
         learned = self._learning if self._learning is not None and self._learning.ready else None

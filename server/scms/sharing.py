@@ -17,6 +17,7 @@ from scms.store import lifecycle
 from scms.store.files import render
 from scms.store.source import CodeRange
 from scms.store.workspace import Workspace
+from scms.text import without_lone_surrogates
 
 log = logging.getLogger("scms")
 _T = TypeVar("_T")
@@ -44,6 +45,10 @@ class Sharing:
 
         if not title.strip():
             raise InvalidInput("title must not be blank", field="title")
+        title, note = without_lone_surrogates(title), without_lone_surrogates(note)
+        tags = [without_lone_surrogates(tag) for tag in tags or []]
+        if not isinstance(code, CodeRange):
+            code = without_lone_surrogates(code)
         text = code.text if isinstance(code, CodeRange) else code
         for field, value in (("title", title), ("note", note), ("code", text)):
             check_text(value, field, field)

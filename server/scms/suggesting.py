@@ -20,6 +20,7 @@ from scms.model import Evidence, Kind, Pattern, Tier
 from scms.recall.ranking import Recalled
 from scms.store import lifecycle
 from scms.store.source import CodeRange, code_of_lines
+from scms.text import lines_of
 
 LESSONS = (Kind.FAILURE, Kind.ANTI_PATTERN)
 MAX_UNITS = 400  # units of one document looked at for failures (a lexical recall each: ~1-3 ms)
@@ -141,7 +142,7 @@ class Suggesting:
             relative = Path(os.path.relpath(path, self._ws.root)).as_posix()
         except ValueError:
             return []
-        lines = text.splitlines()
+        lines = lines_of(text)
         hints = []
         for found in self._discovery.suggestions(relative):
             place = found.occurrence

@@ -11,6 +11,27 @@ _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9]*|[0-9]+")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def lines_of(text: str) -> list[str]:
+    """A document's lines as LSP counts them: only `\n`, `\r\n` and `\r` end a line (not U+2028, form feed,
+    `\x1c`-`\x1e` or `\x85`, which `str.splitlines` also splits on); a final line break ends the last line."""
+    lines = _LINE_BREAK.split(text)
+    if len(lines) > 1 and lines[-1] == "":
+        lines.pop()
+    return lines if text else []
+
+
+def without_lone_surrogates(text: str) -> str:
+    """The text with any lone surrogate (which JSON can carry but UTF-8 cannot) replaced by U+FFFD."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 def subwords(text: str) -> list[str]:
     """`parseHTTPResponse_v2` -> ['parse', 'http', 'response', 'v2'-ish parts], lower-cased, in order."""
     words: list[str] = []

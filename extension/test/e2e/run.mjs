@@ -286,6 +286,11 @@ try {
   log('validated file', path.basename(file));
   await palette('SCMS: Show Memory');
   await page.locator('.monaco-list-row', { hasText: 'Validated (1)' }).waitFor({ timeout: 20_000 });
+  const bar = await page.locator('.part.sidebar').boundingBox(); // wider, so that the rows' descriptions and badges show
+  await page.mouse.move(bar.x + bar.width + 1, bar.y + 300);
+  await page.mouse.down();
+  await page.mouse.move(bar.x + bar.width + 260, bar.y + 300, { steps: 5 });
+  await page.mouse.up();
   await page.locator('.monaco-list-row', { hasText: TITLE }).waitFor({ timeout: 20_000 });
   await page.locator('.statusbar-item', { hasText: 'SCMS 0 · 1' }).first().waitFor({ timeout: 20_000 });
   const viewTitle = (await page.locator('.part.sidebar .composite.title .title-label').first().innerText()).trim();

@@ -11,7 +11,7 @@ from pydantic.alias_generators import to_camel
 from scms import __version__
 from scms.errors import InvalidInput
 from scms.lsp import documents
-from scms.memory import CodeRange, Memory
+from scms.memory import CodeRange, Memory, lines_of
 from scms.model import Kind, Tier
 
 
@@ -136,7 +136,7 @@ def _use_context(server: Any, memory: Memory, a: UseArgs) -> CodeRange | None:
 def _context_at(server: Any, memory: Memory, uri: str, position: Position) -> CodeRange | None:
     """The code unit around a position of a document (None on a blank stretch); the line must exist."""
     path, text = documents.text_of(server, memory, uri)
-    count = len(text.splitlines())
+    count = len(lines_of(text))
     if position.line >= max(1, count):
         raise InvalidInput(f"position.line {position.line} is outside the document ({count} lines)",
                            field="position")

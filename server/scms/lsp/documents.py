@@ -23,7 +23,8 @@ def path_of(uri: str) -> Path:
 
 
 def text_of(server: LanguageServer, memory: Memory, uri: str) -> tuple[Path, str]:
-    """The text of an open buffer (unsaved edits included) or else of the file on disk, checked."""
-    path = path_of(uri)
+    """The text of an open buffer (unsaved edits included) or else of the file on disk, checked; a file outside
+    the workspace (by its path or through a link) is refused, for recall and hovers as for remember."""
+    path = memory.workspace_file(path_of(uri), field="uri")
     document = server.workspace.text_documents.get(uri)
     return path, memory.document_text(path, document.source if document is not None else None)

@@ -17,7 +17,7 @@ from scms.lsp import documents
 from scms.lsp.card import card
 from scms.lsp.guard import isolated
 from scms.lsp.server import ScmsServer, server
-from scms.memory import CodeRange, Memory, Recalled
+from scms.memory import CodeRange, Memory, Recalled, lines_of
 
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
@@ -49,7 +49,7 @@ def _card(ls: ScmsServer, memory: Memory, uri: str, position: types.Position) ->
 def recalled_at(memory: Memory, path: Path, text: str, line: int,
                 limit: int | None = None) -> tuple[CodeRange, list[Recalled]] | None:
     """The code unit around a 0-based line and the patterns recalled for it; None on a blank line."""
-    lines = text.splitlines()
+    lines = lines_of(text)
     if line >= len(lines) or not lines[line].strip():
         return None
     context = memory.context_at(path, text, line)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 from scms.background import background_priority, release_freed_memory
+from scms.recall.vector_checks import decoded
 from scms.store import queries
 from scms.text import content_hash
 
@@ -95,8 +96,8 @@ class EmbeddingWorker:
                 texts.update(queries.pattern_texts(conn, [p for p in live if p not in texts]))
                 keys = {pattern_id: content_hash(text) for pattern_id, text in texts.items()}
                 cached = queries.cached_embeddings(conn, self.embedder.name, [*contexts, *keys.values()])
-            size = 4 * self.embedder.dim
-            vectors = {key: np.frombuffer(blob, dtype=np.float32) for key, blob in cached.items() if len(blob) == size}
+            vectors = {key: vector for key, blob in cached.items()
+                       if (vector := decoded(blob, self.embedder.dim)) is not None}
             missing = {key: text for key, text in contexts.items() if key not in vectors}
             for pattern_id, key in keys.items():
                 if key not in vectors:
@@ -143,5 +144,4 @@ class EmbeddingWorker:
         return vector
 
     def _cached(self, conn: sqlite3.Connection, key: str) -> np.ndarray | None:
-        blob = queries.cached_embedding(conn, self.embedder.name, key)  # type: ignore[union-attr]
-        return np.frombuffer(blob, dtype=np.float32) if blob is not None else None
+        return decoded(queries.cached_embedding(conn, self.embedder.name, key), self.embedder.dim)  # type: ignore

@@ -13,6 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from scms.recall.context import MAX_UNIT_LINES, Unit, enclosing_unit
+from scms.text import lines_of
 
 GRAMMARS = {
     "python": ("tree_sitter_python", "language"),
@@ -84,7 +85,7 @@ class Syntax:
 
     def context(self, key: str, text: str, line: int, language: str | None) -> Context | None:
         """The unit around a 0-based line, with its shape; None when the line is outside the text."""
-        lines = text.splitlines()
+        lines = lines_of(text)
         if not 0 <= line < len(lines):
             return None
         tree = self._tree(key, text, language, lines)

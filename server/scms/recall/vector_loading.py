@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from scms.recall.embeddings import Embedder
+from scms.recall.vector_checks import decoded
 from scms.recall.vectors import VectorIndex
 from scms.store import queries
 from scms.store.workspace import Workspace
@@ -38,12 +39,12 @@ def load_vectors(ws: Workspace, embedder: Embedder,
         known = queries.cached_embeddings(conn, embedder.name, set(hashes.values()))
     by_tier: dict[str, list[str]] = {}
     missing: list[Missing] = []
+    usable = {key: vector for key, blob in known.items() if (vector := decoded(blob, embedder.dim)) is not None}
     for pattern_id, tier, event in rows:
-        if len(known.get(hashes[pattern_id], b"")) == 4 * embedder.dim:
+        if hashes[pattern_id] in usable:
             by_tier.setdefault(tier, []).append(pattern_id)
-        else:
+        else:  # not cached, or its cached vector is damaged: embedded again
             missing.append((pattern_id, tier, event, texts[pattern_id]))
     for tier, ids in by_tier.items():
-        matrix = np.frombuffer(b"".join(known[hashes[pattern_id]] for pattern_id in ids), dtype=np.float32)
-        index.add_many(ids, tier, matrix.reshape(len(ids), embedder.dim))
+        index.add_many(ids, tier, np.stack([usable[hashes[pattern_id]] for pattern_id in ids]))
     return index, newest, missing, bool(by_tier) or not trusted

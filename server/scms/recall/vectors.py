@@ -28,6 +28,7 @@ import faiss
 import numpy as np
 
 from scms.atomic import atomic_write
+from scms.recall.vector_checks import sound
 
 faiss.omp_set_num_threads(1)  # one query at a time: threads only add overhead and contend with the editor
 APPROXIMATE_ABOVE = 5_000
@@ -182,6 +183,8 @@ class TierIndex:
 
     @classmethod
     def load(cls, path: Path, dim: int, keys: list[int]) -> "TierIndex":
+        if path.is_symlink() or not path.is_file():
+            raise ValueError(f"{path.name} is a link or not a plain file")
         try:
             index = faiss.read_index(str(path))
         except Exception as err:  # faiss raises RuntimeError with C++ details
@@ -201,6 +204,8 @@ class TierIndex:
         tier._index, tier._keys = index, set(keys)
         if set(tier.stored_keys().tolist()) != tier._keys:  # files from two different saves
             raise ValueError(f"{path.name} holds other patterns than its id list")
+        if not sound(tier.contents()[1]):  # a damaged file can hold any numbers: similarity 1.8e37 ranked first
+            raise ValueError(f"{path.name} holds damaged vectors (not finite, or not of unit length)")
         return tier
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from scms.errors import ScmsError
 from scms.model import Evidence, Pattern
 from scms.store.source import code_of_lines, read_text
+from scms.text import lines_of
 
 FILES = 256  # files whose lines are kept between checks (by modification time and size)
 SIMILAR = 0.6  # how alike (difflib ratio) changed code must stay to be re-anchored to
@@ -39,7 +40,7 @@ class EvidenceCheck:
                 self._lines.move_to_end(file)
                 return cached[1]
         try:
-            lines: list[str] | None = read_text(path, self.max_bytes).splitlines()
+            lines: list[str] | None = lines_of(read_text(path, self.max_bytes))
         except ScmsError:
             lines = None
         with self._lock:

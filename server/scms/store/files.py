@@ -169,6 +169,9 @@ def _conflict(text: str) -> re.Match | None:
     return start if start and _CONFLICT_END.search(text, start.end()) else None
 
 
+MAX_PATTERN_BYTES = 1_000_000  # a pattern file is a page of markdown; more is not one
+
+
 def _read_all(directory: Path) -> tuple[list[PatternFile], list[str]]:
     parsed: list[PatternFile] = []
     warnings: list[str] = []
@@ -178,7 +181,16 @@ def _read_all(directory: Path) -> tuple[list[PatternFile], list[str]]:
         if path.name.startswith("."):
             continue
         try:
-            text = path.read_text(encoding="utf-8")
+            if path.is_symlink() or not path.is_file():
+                warnings.append(f"{path.name}: is a link or not a plain file; SCMS reads only plain files in "
+                                ".scms/patterns/ (a link could point outside the workspace); skipped")
+                continue
+            if path.stat().st_size > MAX_PATTERN_BYTES:
+                warnings.append(f"{path.name}: is larger than {MAX_PATTERN_BYTES:,} bytes, too large for a "
+                                "pattern; skipped")
+                continue
+            with open(path, "rb") as handle:
+                text = handle.read(MAX_PATTERN_BYTES + 1).decode("utf-8")
             if (marker := _conflict(text)) is not None:
                 line = text.count("\n", 0, marker.start()) + 1
                 warnings.append(f"{path.name}: has git conflict markers (line {line}); resolve the conflict and "

@@ -9,7 +9,7 @@ from pathlib import Path, PurePath
 
 from scms.errors import InvalidInput, NotFound
 from scms.model import Evidence
-from scms.text import content_hash
+from scms.text import content_hash, lines_of
 
 LANGUAGES = {
     ".py": "python", ".pyi": "python", ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript",
@@ -75,7 +75,7 @@ def read_range(workspace: Path, file: str | Path, start_line: int, end_line: int
 def code_range(workspace: Path, path: Path, text: str, start_line: int, end_line: int, *,
                commit: bool = True) -> CodeRange:
     """Lines start_line..end_line (1-based, inclusive) of a file's text, with their evidence."""
-    lines = text.splitlines()
+    lines = lines_of(text)
     if start_line < 1 or end_line < start_line:
         raise InvalidInput(f"range {start_line}-{end_line} is not a valid range (lines count from 1, start <= end)",
                            field="range")
@@ -110,13 +110,21 @@ def outside_workspace(workspace: Path, file: str | Path, field: str = "uri") -> 
 
 
 def _relative(workspace: Path, path: Path) -> str:
+    """The path relative to the workspace, or absolute when it leaves it: by its name (`..` resolved) or
+    through a link (its real path outside the workspace's real path)."""
     lexical = Path(os.path.normpath(path))
-    for candidate in (lexical, path.resolve()):
+    try:
+        relative = lexical.relative_to(workspace)
+    except ValueError:
         try:
-            return candidate.relative_to(workspace).as_posix()
+            relative = lexical.relative_to(workspace.resolve())
         except ValueError:
-            continue
-    return lexical.as_posix()
+            return lexical.as_posix()
+    try:
+        path.resolve().relative_to(workspace.resolve())
+    except (ValueError, OSError, RuntimeError):  # a link out of the workspace, or a loop of links
+        return lexical.as_posix()
+    return relative.as_posix()
 
 
 def git_head(workspace: Path) -> str | None:

@@ -56,6 +56,7 @@ class Workspace:
         if not root.is_dir():
             raise NotFound(f"workspace {root} does not exist or is not a folder")
         scms_dir = root / ".scms"
+        _refuse_links(scms_dir)
         try:
             scms_dir.mkdir(exist_ok=True)
             (scms_dir / "patterns").mkdir(exist_ok=True)
@@ -67,6 +68,25 @@ class Workspace:
 
     def close(self) -> None:
         self.db.close()
+
+
+FOLDERS = ("patterns", "index", "model", "sessions", "discovery")
+FILES = ("scms.db", "scms.db-wal", "scms.db-shm", "scms.db-journal", ".gitignore")
+
+
+def _refuse_links(scms_dir: Path) -> None:
+    """`.scms/` and what SCMS writes in it must be plain folders and files: a link a cloned repository commits
+    there (to another database, to a folder elsewhere) would make SCMS read and write outside the workspace."""
+    checks = [(scms_dir, "folder")] + [(scms_dir / name, "folder") for name in FOLDERS] \
+        + [(scms_dir / name, "file") for name in FILES]
+    for path, kind in checks:
+        if path.is_symlink():
+            raise StoreError(f"{path} is a link; SCMS keeps its state only in plain files and folders inside the "
+                             f"workspace. Remove the link (a cloned repository may have committed it) and reopen")
+        if path.exists() and (path.is_dir() if kind == "file" else not path.is_dir()):
+            raise StoreError(f"{path} should be a {kind}; move it away and reopen")
+        if kind == "folder" and path == scms_dir and not path.exists():
+            return
 
 
 def _keep_ignored(ignore: Path) -> None:

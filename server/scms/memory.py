@@ -35,7 +35,7 @@ from scms.store.workspace import Workspace, find_root
 from scms.text import fence_for, lines_of, without_lone_surrogates
 
 __all__ = ["CodeRange", "Hint", "Memory", "Recalled", "SyncReport", "fence_for", "find_root", "language_of", "lines_of",
-           "read_code"]
+           "read_code", "without_lone_surrogates"]
 
 log = logging.getLogger("scms")
 _T = TypeVar("_T")

@@ -11,7 +11,7 @@ from pydantic.alias_generators import to_camel
 from scms import __version__
 from scms.errors import InvalidInput
 from scms.lsp import documents
-from scms.memory import CodeRange, Memory, lines_of
+from scms.memory import CodeRange, Memory, lines_of, without_lone_surrogates
 from scms.model import Kind, Tier
 
 
@@ -223,13 +223,24 @@ def parse_args(name: str, raw: tuple[Any, ...]) -> Args:
     if len(raw) != 1 or not isinstance(raw[0], dict):
         raise InvalidInput(f"{name} takes one JSON object argument, got {_shape(raw)}")
     try:
-        return model.model_validate(raw[0])
+        return model.model_validate(_clean(raw[0]))
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         field = str(first["loc"][0]) if first["loc"] else None
         message = first["msg"].removeprefix("Value error, ")
         raise InvalidInput(f"{name}: {where + ': ' if where else ''}{message}", field=field) from None
+
+
+def _clean(value: Any) -> Any:
+    """The argument with lone surrogates (JSON can carry them, UTF-8 cannot) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return without_lone_surrogates(value)
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
 
 
 def _shape(raw: tuple[Any, ...]) -> str:

@@ -154,8 +154,10 @@ def conflicts(directory: Path) -> list[Conflict]:
     found = []
     for path in sorted(directory.glob("*.md")) if directory.is_dir() else []:
         try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
+            text, problem = plain_text(path)
+        except (OSError, UnicodeDecodeError):
+            continue
+        if problem:
             continue
         marker = _conflict(text)
         if marker:
@@ -172,6 +174,18 @@ def _conflict(text: str) -> re.Match | None:
 MAX_PATTERN_BYTES = 1_000_000  # a pattern file is a page of markdown; more is not one
 
 
+def plain_text(path: Path, limit: int = MAX_PATTERN_BYTES) -> tuple[str, str]:
+    """A file SCMS keeps in `.scms/`: its text and '', or '' and why it is not read: a link (it could point
+    outside the workspace, or at a device that never ends), not a plain file, or larger than `limit`."""
+    if path.is_symlink() or not path.is_file():
+        return "", ("is a link or not a plain file; SCMS reads only plain files in .scms/ (a link could point "
+                    "outside the workspace)")
+    if path.stat().st_size > limit:
+        return "", f"is larger than {limit:,} bytes, too large for a pattern"
+    with open(path, "rb") as handle:
+        return handle.read(limit + 1).decode("utf-8"), ""
+
+
 def _read_all(directory: Path) -> tuple[list[PatternFile], list[str]]:
     parsed: list[PatternFile] = []
     warnings: list[str] = []
@@ -181,16 +195,10 @@ def _read_all(directory: Path) -> tuple[list[PatternFile], list[str]]:
         if path.name.startswith("."):
             continue
         try:
-            if path.is_symlink() or not path.is_file():
-                warnings.append(f"{path.name}: is a link or not a plain file; SCMS reads only plain files in "
-                                ".scms/patterns/ (a link could point outside the workspace); skipped")
+            text, problem = plain_text(path)
+            if problem:
+                warnings.append(f"{path.name}: {problem}; skipped")
                 continue
-            if path.stat().st_size > MAX_PATTERN_BYTES:
-                warnings.append(f"{path.name}: is larger than {MAX_PATTERN_BYTES:,} bytes, too large for a "
-                                "pattern; skipped")
-                continue
-            with open(path, "rb") as handle:
-                text = handle.read(MAX_PATTERN_BYTES + 1).decode("utf-8")
             if (marker := _conflict(text)) is not None:
                 line = text.count("\n", 0, marker.start()) + 1
                 warnings.append(f"{path.name}: has git conflict markers (line {line}); resolve the conflict and "

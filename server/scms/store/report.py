@@ -12,7 +12,9 @@ from pathlib import Path
 
 from scms.atomic import atomic_write
 from scms.model import Event, EventType, Kind, Pattern
+from scms.store.files import plain_text
 
+REPORT_BYTES = 5_000_000
 MARK = re.compile(r"^<!-- scms session: events (\d+)-(\d+) -->$")
 LESSONS = (Kind.FAILURE, Kind.ANTI_PATTERN)
 
@@ -37,9 +39,10 @@ def last_closed(sessions_dir: Path) -> int:
     newest = 0
     for path in sessions_dir.glob("*.md") if sessions_dir.is_dir() else []:
         try:
-            last_line = path.read_text(encoding="utf-8", errors="replace").rstrip().rsplit("\n", 1)[-1]
-        except OSError:
+            text, problem = plain_text(path, REPORT_BYTES)
+        except (OSError, UnicodeDecodeError):
             continue
+        last_line = text.rstrip().rsplit("\n", 1)[-1]
         match = MARK.match(last_line.strip())
         if match:
             newest = max(newest, int(match.group(2)))

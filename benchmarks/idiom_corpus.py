@@ -19,6 +19,7 @@ import importlib.metadata
 import importlib.util
 import json
 import random
+import shutil
 import subprocess
 from collections import Counter
 import sysconfig
@@ -130,11 +131,16 @@ def version(project: Project) -> str:
     return importlib.metadata.version(project.name)
 
 
-def link(root: Path) -> None:
-    """Make the projects' files part of a benchmark workspace (links): the store takes code only from inside it."""
-    for name, target in (("site-packages", SITE), ("node_modules", NPM / "node_modules")):
-        if not (root / name).is_symlink():
-            (root / name).symlink_to(target, target_is_directory=True)
+def copy_sources(root: Path, units: list[Unit]) -> None:
+    """Copy the units' files into a benchmark workspace: the store takes code only from inside it (a link out
+    of it is refused)."""
+    tops = {"site-packages": SITE, "node_modules": NPM / "node_modules"}
+    for file in sorted({u.file for u in units}):
+        top, rest = file.split("/", 1)
+        target = root / file
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(tops[top] / rest, target)
 
 
 def read(root: Path, unit: Unit) -> str:

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import idiom_corpus
-from benchmarks.idiom_corpus import CACHE, PHASES, Corpus, Unit, link
+from benchmarks.idiom_corpus import CACHE, PHASES, Corpus, Unit
 from scms.config import Settings
 from scms.errors import ScmsError
 from scms.memory import Memory
@@ -132,9 +132,9 @@ def _build_template(corpus: Corpus, template: Path, log) -> None:
     for stale in template.parent.glob("ws-*"):
         shutil.rmtree(stale)
     template.mkdir(parents=True)
-    link(template)
-    sources = Sources(template)
     stored = [c.pattern for c in corpus.clusters] + corpus.distractors
+    idiom_corpus.copy_sources(template, stored + [u for c in corpus.clusters for u in c.accepted + c.held_out])
+    sources = Sources(template)
     random.Random(SEED).shuffle(stored)
     memory = Memory.open(template, Settings.model_validate({"recall": {"embeddings": False}}))
     rows, refused = [], 0
@@ -193,9 +193,8 @@ def variant(memory: Memory, name: str):
 def opened(bench: Bench):
     """A fresh copy of the template workspace, open, with its models started."""
     with tempfile.TemporaryDirectory(prefix="scms-idioms-") as tmp:
-        root = Path(tmp)
-        shutil.copytree(bench.template / ".scms", root / ".scms")
-        link(root)
+        root = Path(tmp) / "workspace"
+        shutil.copytree(bench.template, root)
         memory = Memory.open(root)
         try:
             memory.start_model()

@@ -12,7 +12,7 @@ const TIERS = [
   { tier: 'validated', label: 'Validated', icon: 'verified' },
   { tier: 'archive', label: 'Archive', icon: 'archive' },
 ] as const;
-const KIND_ICONS: Record<Kind, string> = { pattern: 'symbol-snippet', convention: 'law', anti_pattern: 'circle-slash', failure: 'bug' };
+const KIND_ICONS: Record<Kind, string> = { pattern: 'code', convention: 'law', anti_pattern: 'circle-slash', failure: 'bug' };
 const TIER_COLOURS: Record<Pattern['tier'], string | undefined> = { session: undefined, validated: 'charts.green', archive: 'disabledForeground' };
 /** The scheme of the tree items' resource URIs: they carry the stale badge (a file decoration), nothing else. */
 const SCHEME = 'scms-pattern';
@@ -111,7 +111,7 @@ function patternItem(p: Pattern): vscode.TreeItem {
   ].join(' · ');
   item.contextValue = `pattern.${p.tier}${stale ? '.stale' : ''}`;
   const colour = TIER_COLOURS[p.tier];
-  item.iconPath = new vscode.ThemeIcon(KIND_ICONS[p.kind] ?? 'symbol-snippet', colour ? new vscode.ThemeColor(colour) : undefined);
+  item.iconPath = new vscode.ThemeIcon(KIND_ICONS[p.kind] ?? 'code', colour ? new vscode.ThemeColor(colour) : undefined);
 
   const tooltip = new vscode.MarkdownString();
   tooltip.appendMarkdown(`**${escape(p.title)}** · ${p.tier} · ${p.kind.replace('_', '-')}\n\n`);

@@ -182,6 +182,24 @@ async function statusMessage(text, timeout = 15_000) {
   return (await item.innerText()).trim();
 }
 
+/** Open the quick fixes at the cursor until one whose title holds `text` shows, and run it (with keys: the widget
+ *  blocks clicks as it opens). */
+async function quickFix(text, screenshot) {
+  const row = page.locator('.action-widget .monaco-list-row', { hasText: text }).first();
+  for (let i = 0; !(await row.isVisible()); i++) {
+    if (i === 20) throw new Error(`the quick fixes at the cursor never offered ${JSON.stringify(text)}`);
+    if (await page.locator('.action-widget').isVisible()) await page.keyboard.press('Escape'); // not otherwise: it drops the selection
+    await page.keyboard.press('Control+.');
+    await row.waitFor({ timeout: 1500 }).catch(() => {});
+  }
+  if (screenshot) await page.screenshot({ path: path.join(ARTIFACTS, screenshot) });
+  for (let i = 0; !(await row.evaluate((r) => r.classList.contains('focused'))); i++) {
+    if (i === 8) throw new Error(`could not move to ${JSON.stringify(text)} in the quick fixes`);
+    await page.keyboard.press('ArrowDown');
+  }
+  await page.keyboard.press('Enter');
+}
+
 /** Answer the quick input that is showing (its title holds `step`): type `value` unless undefined, then Enter. */
 async function answer(step, value) {
   await page.locator('.quick-input-widget .quick-input-title', { hasText: step }).waitFor({ timeout: 15_000 });
@@ -405,19 +423,19 @@ try {
   await openAt('src/loaders.py', 4);
   await until('the hint on code repeated in three places (scms.shape)', async () =>
     (await page.locator('.monaco-editor .squiggly-hint').count()) > 0, 90_000);
-  const save = page.locator('.action-widget .monaco-list-row', { hasText: 'Save as pattern' }).first();
-  for (let i = 0; !(await save.isVisible()); i++) { // the quick fixes of the hint under the cursor
-    if (i === 20) throw new Error('the quick fixes on the repeated code never offered "Save as pattern…"');
-    await page.keyboard.press('Escape');
-    await page.keyboard.press('Control+.');
-    await save.waitFor({ timeout: 1500 }).catch(() => {});
-  }
-  await page.screenshot({ path: path.join(ARTIFACTS, 'shape-quick-fix.png') });
-  for (let i = 0; !(await save.evaluate((row) => row.classList.contains('focused'))); i++) { // the widget blocks clicks: keys
-    if (i === 6) throw new Error('could not move to "Save as pattern…" in the quick fixes');
-    await page.keyboard.press('ArrowDown');
-  }
-  await page.keyboard.press('Enter');
+  // first the lightbulb's "Remember selection as pattern" on the first function: it offers a title made from the code,
+  // and Escape saves nothing
+  for (let i = 0; i < 9; i++) await page.keyboard.press('Shift+ArrowDown');
+  await quickFix('Remember selection as pattern');
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: '(1/2)' }).waitFor();
+  const fromLightbulb = await page.locator('.quick-input-widget input').inputValue();
+  if (fromLightbulb !== 'load users: The users listed in a comma-separated file') throw new Error(`the lightbulb's prompt offered ${JSON.stringify(fromLightbulb)}`);
+  await page.keyboard.press('Escape');
+  await sleep(500);
+  if (scmsState().length !== 1) throw new Error('Escape at the title prompt saved a pattern');
+  log(`the lightbulb's Remember selection as pattern offered ${JSON.stringify(fromLightbulb)}; Escape saved nothing`);
+  await openAt('src/loaders.py', 4); // the cursor on the hint's line, no selection
+  await quickFix('Save as pattern', 'shape-quick-fix.png');
   await page.locator('.quick-input-widget .quick-input-title', { hasText: '(1/2)' }).waitFor();
   const proposed = await page.locator('.quick-input-widget input').inputValue();
   if (!proposed.trim()) throw new Error('the title prompt offered no title for the repeated code');
@@ -452,7 +470,8 @@ try {
   await until('the candidate to be stale', () => scmsState().find((p) => p.title === SHAPE_TITLE).stale?.length === 1, 20_000);
   await page.locator('.part.sidebar .title-actions .action-label[aria-label^="Refresh"]').first().click();
   const staleRow = page.locator('.monaco-list-row', { hasText: SHAPE_TITLE }).filter({ hasText: 'stale' }).first();
-  await staleRow.waitFor({ timeout: 10_000 });
+  await staleRow.locator('[class*="monaco-decoration-itemBadge"]').waitFor({ timeout: 10_000 }) // the "!" badge (a file decoration)
+    .catch(() => { throw new Error('the stale candidate has no badge in the tree'); });
   await page.screenshot({ path: path.join(ARTIFACTS, 'memory-stale.png') });
   await staleRow.click({ button: 'right' });
   const reanchorItem = page.locator('.monaco-menu .action-item', { hasText: 'Re-anchor' }).first();
@@ -460,7 +479,7 @@ try {
   await sleep(300);
   await reanchorItem.click();
   await until('the evidence re-anchored', () => scmsState().find((p) => p.title === SHAPE_TITLE).stale?.length === 0, 20_000);
-  log(`a changed place made the candidate stale in the tree (screenshot build/e2e/memory-stale.png); Re-anchor: ${await statusMessage('re-anchored')}`);
+  log(`a changed place made the candidate stale in the tree, with its badge (screenshot build/e2e/memory-stale.png); Re-anchor: ${await statusMessage('re-anchored')}`);
   log('PASS');
 } catch (error) {
   failed = true;

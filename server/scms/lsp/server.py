@@ -20,6 +20,7 @@ from pygls.lsp.server import LanguageServer
 
 from scms import __version__
 from scms.config import Settings
+from scms.lsp.protocol import ScmsProtocol
 from scms.memory import Memory
 
 log = logging.getLogger("scms")
@@ -31,7 +32,7 @@ class ScmsServer(LanguageServer):
     """Owns the memory, the settings and the connection's helpers; the features live in their own modules."""
 
     def __init__(self) -> None:
-        super().__init__("scms", __version__)
+        super().__init__("scms", __version__, protocol_cls=ScmsProtocol)
         self.memory: Memory | None = None
         self.settings: Settings | None = None
         self.raw_settings: Any = None

@@ -100,7 +100,7 @@ def inside(workspace: Path, file: str | Path, field: str = "uri") -> Path:
     """The absolute path of `file` (relative ones from the workspace root), refused when it leaves the workspace."""
     path = Path(os.path.abspath(workspace / file))
     if PurePath(_relative(workspace, path)).is_absolute():
-        raise outside_workspace(workspace, file, field)
+        raise outside_workspace(workspace, path, field)
     return path
 
 

@@ -258,3 +258,22 @@ def test_an_event_that_fails_to_append_leaves_the_file_and_the_store_as_they_wer
     monkeypatch.undo()
     assert store_snapshot(memory.root) == before
     assert not memory.sync_files().changed and memory.get(pattern.id).tier is Tier.VALIDATED
+
+
+def test_evidence_stays_bounded_distinct_files_first(memory: Memory, workspace):
+    """Each accept in a new context adds a place; past 50 the kept set favours files not cited yet and counts
+    the rest, so a pattern accepted a thousand times does not grow without bound."""
+    from scms.store.projection import MAX_EVIDENCE
+
+    pattern = remember_lines(memory, "shutil.py", *COPYFILEOBJ_LINES)
+    lines = (workspace / "src" / "tarfile.py").read_text().splitlines()
+    distinct = {line.strip(): n + 1 for n, line in reversed(list(enumerate(lines))) if line.strip()}
+    starts = sorted(distinct.values())[:MAX_EVIDENCE + 20]  # one-line contexts, each of its own text
+    for start in starts:
+        memory.accept(pattern.id, memory.code_from_file(workspace / "src/tarfile.py", start, start))
+    after = memory.get(pattern.id)
+    assert len(after.evidence) == MAX_EVIDENCE and after.more_evidence == len(starts) + 1 - MAX_EVIDENCE
+    assert after.evidence[0] == pattern.evidence[0]  # the code it was remembered from stays
+    textwrap = memory.accept(pattern.id, memory.code_from_file(workspace / "src/textwrap.py", 1, 1))
+    assert "src/textwrap.py" in {e.file for e in textwrap.evidence} and len(textwrap.evidence) == MAX_EVIDENCE
+    assert textwrap.accepted_uses == len(starts) + 1

@@ -78,6 +78,7 @@ class Pattern(BaseModel):
     accepted_uses: int = 0
     rejected_uses: int = 0
     rejected_contexts: list[str] = Field(default_factory=list)  # content hashes where it was rejected
+    more_evidence: int = 0  # places it was used beyond the evidence kept (see store/projection.MAX_EVIDENCE)
     proposed_by: str | None = None  # the AI agent that proposed it (through `scms mcp`); None: a person did
     # evidence whose code has changed or gone: found when the pattern is shown, never stored
     stale: list[Evidence] = Field(default_factory=list, exclude=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections import Counter
 from datetime import datetime, timezone
 from typing import Any
 
@@ -96,12 +97,30 @@ def _imported(payload: dict[str, Any], ts: datetime) -> Pattern:
     })
 
 
+MAX_EVIDENCE = 50  # places kept per pattern; the others are counted (`more_evidence`)
+
+
 def _add_evidence(p: Pattern, raw: dict[str, Any] | None) -> None:
+    """One more place the pattern was used. Past MAX_EVIDENCE places, the kept set stays the most informative:
+    a place in a file not cited yet replaces one of the most-cited file's later places; another place in a
+    cited file is only counted. The first place (the code it was remembered from) always stays."""
     if raw is None:
         return
     evidence = Evidence.model_validate(raw)
-    if evidence not in p.evidence:
+    if evidence in p.evidence:
+        return
+    if len(p.evidence) < MAX_EVIDENCE:
         p.evidence.append(evidence)
+        return
+    by_file = Counter(e.file for e in p.evidence)
+    if evidence.file in by_file:
+        p.more_evidence += 1
+        return
+    crowded = max(by_file, key=lambda file: (by_file[file], file))
+    drop = max(i for i, e in enumerate(p.evidence) if e.file == crowded and i > 0)
+    del p.evidence[drop]
+    p.evidence.append(evidence)
+    p.more_evidence += 1
 
 
 def append(conn: sqlite3.Connection, type_: EventType, pattern_id: str, payload: dict[str, Any],

@@ -39,6 +39,7 @@ COMMON_CALLS = 0.05  # a name called by more of the project's units (len, isinst
 MAX_MEMBERS = 6  # members used per cluster: 1 pattern, 1-2 held out, the rest accepted
 MAX_CLUSTERS = 80  # per project
 DISTRACTORS = 110  # per project
+NEAR = 0.5  # share of them from the files the patterns and queries are in (code that shares their vocabulary)
 SEED = 15
 SKIP_DIRS = {"tests", "test", "testing", "__tests__", "vendor", "_vendor", "locales", "node_modules", "examples"}
 
@@ -240,13 +241,15 @@ def clusters_of(project: Project, units: list[Unit], rng: random.Random) -> tupl
                               members[1 + held:], members[1:1 + held]))
     used = {c.key for c in chosen}
     free = [u for u in units if not used & set(_keys(u, common)) and not _overlaps(u, spans)]
+    near = [u for u in free if u.file in {m.file for c in chosen for m in (c.pattern, *c.held_out)}]
     distractors: list[Unit] = []
-    for unit in rng.sample(free, len(free)):
-        if len(distractors) >= DISTRACTORS:
-            break
-        if not _overlaps(unit, spans):
-            distractors.append(unit)
-            spans.setdefault(unit.file, []).append((unit.start, unit.end))
+    for pool, wanted in ((near, int(NEAR * DISTRACTORS)), (free, DISTRACTORS)):
+        for unit in rng.sample(pool, len(pool)):
+            if len(distractors) >= wanted:
+                break
+            if not _overlaps(unit, spans):
+                distractors.append(unit)
+                spans.setdefault(unit.file, []).append((unit.start, unit.end))
     for i, cluster in enumerate(chosen):
         cluster.phase = i % PHASES
     return chosen, distractors

@@ -325,3 +325,454 @@ def tool_result(answer: dict[str, Any]) -> tuple[bool, Any]:
 def cli(root: Path, *arguments: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "scms", "--workspace", str(root), "--json", *arguments],
                           capture_output=True, text=True, timeout=timeout, env=server_env(), cwd=root)
+
+
+# --- crash safety: SIGKILL mid-operation ---------------------------------------------------------------------
+
+DEF_LINE = re.compile(r"^\s*(?:async\s+)?def \w+")
+
+
+def contexts(root: Path) -> list[tuple[str, int]]:
+    """(file, 0-based line) of every `def` in the workspace's sources: five lines from each are distinct code."""
+    found = []
+    for name in SOURCES:
+        lines = (root / "src" / name).read_text().splitlines()
+        found += [(name, number) for number, line in enumerate(lines[:-6]) if DEF_LINE.match(line)]
+    return found
+
+
+@dataclass
+class Op:
+    """One operation of a crash run: what it is, the event an acknowledgement of it puts in the log."""
+
+    kind: str  # remember, accept, accept_at, promote, forget, restore, export | propose, worked, worked_at, failed
+    pattern_id: str | None = None
+    where: tuple[str, int] | None = None
+
+    @property
+    def event(self) -> str | None:
+        return {"remember": "remembered", "propose": "remembered", "accept": "accepted", "accept_at": "accepted",
+                "worked": "accepted", "worked_at": "accepted", "failed": "rejected", "promote": "promoted",
+                "forget": "forgotten", "restore": "restored"}.get(self.kind)
+
+
+@dataclass
+class CrashFigures:
+    front_end: str
+    operations: int = 0  # acknowledged
+    by_kind: Counter = field(default_factory=Counter)
+    kills: int = 0
+    in_flight_committed: int = 0  # of the operations a kill interrupted, those whose event was committed
+    in_flight_lost: int = 0  # … and those that left no trace (unacknowledged: allowed)
+    pending_after_kill: int = 0  # pattern files still to follow their committed event when the kill came
+    files_checked: int = 0  # validated files compared byte for byte with the store after a restart
+    rebuilds_exact: int = 0
+    export_checks: int = 0
+    leftover_temp_files: list[str] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class CrashRun:
+    """Operations sent one at a time; now and then SIGKILL lands a random moment after a request was sent.
+    After each kill: the store is checked as the killed process left it, then reopened by a new server and
+    checked again, and `scms rebuild` must reproduce every pattern from the event log."""
+
+    def __init__(self, root: Path, front_end: str, operations: int, kill_every: int, seed: int) -> None:
+        self.root, self.front_end, self.target, self.kill_every = root, front_end, operations, kill_every
+        self.rng = random.Random(seed)
+        self.figures = CrashFigures(front_end)
+        self.ledger: Counter = Counter()  # (event type, pattern id) of every acknowledged operation
+        self.tiers: dict[str, str] = {}
+        self.used: dict[str, set[tuple[str, int]]] = {}  # contexts each pattern has seen (its evidence)
+        self.places = contexts(root)
+        self.exported: dict[str, bytes] = {}  # the rule files as the last acknowledged export left them
+        self.latency: dict[str, float] = {}
+        self.server: Lsp | Mcp | None = None
+
+    # the run
+
+    def run(self) -> CrashFigures:
+        started = time.monotonic()
+        self.ledger = _logged(self.root)  # what was there before the run (MCP's seeded patterns)
+        self.server = self._start()
+        self._refresh_tiers()
+        self.exported = rule_files(self.root)
+        next_kill = self._gap()
+        try:
+            while self.figures.operations < self.target:
+                op = self._choose()
+                if next_kill == 0:
+                    self._kill_during(op)
+                    next_kill = self._gap()
+                    continue
+                answer = self._send_and_wait(op)
+                self._acknowledged(op, answer)
+                next_kill -= 1
+            self._final_checks()
+        finally:
+            if self.server is not None:
+                self._stop(self.server)
+        self.figures.seconds = time.monotonic() - started
+        return self.figures
+
+    def _gap(self) -> int:
+        return self.rng.randint(1, 2 * self.kill_every - 1)
+
+    def _start(self) -> Lsp | Mcp:
+        if self.front_end == "lsp":
+            server: Lsp | Mcp = Lsp(self.root)
+            self._expect_ok(server.command("scms.status", {}), "status after a start")  # the memory is open
+            return server
+        return Mcp(self.root)
+
+    def _stop(self, server: Lsp | Mcp) -> None:
+        server.shutdown() if isinstance(server, Lsp) else server.stop()
+
+    # choosing operations that apply to the memory as it is
+
+    def _choose(self) -> Op:
+        rng, tiers = self.rng, self.tiers
+        live = [p for p, t in tiers.items() if t in ("session", "validated")]
+        session = [p for p, t in tiers.items() if t == "session"]
+        archived = [p for p, t in tiers.items() if t == "archive"]
+        if self.front_end == "mcp":
+            if len(live) < 5 or rng.random() < 0.08:
+                return Op("propose", where=rng.choice(self.places) if rng.random() < 0.5 else None)
+            kind = rng.choices(["worked", "worked_at", "failed"], [6, 3, 1])[0]
+            op = Op(kind, rng.choice(live))
+        else:
+            if len(live) < 5 or rng.random() < 0.06:
+                return Op("remember", where=self._fresh(None))
+            weights = {"accept": 40, "accept_at": 12, "promote": 12 if session else 0, "forget": 8,
+                       "restore": 6 if archived else 0, "export": 10}
+            kind = rng.choices(list(weights), list(weights.values()))[0]
+            pool = {"promote": session, "restore": archived}.get(kind, live)
+            op = Op(kind, rng.choice(pool) if kind != "export" else None)
+        if op.kind in ("accept_at", "worked_at"):
+            op.where = self._fresh(op.pattern_id)
+        return op
+
+    def _fresh(self, pattern_id: str | None) -> tuple[str, int]:
+        used = self.used.get(pattern_id or "", set())
+        while (where := self.rng.choice(self.places)) in used:
+            pass
+        return where
+
+    # talking to the server
+
+    def _request(self, op: Op) -> int:
+        server = self.server
+        assert server is not None
+        if isinstance(server, Lsp):
+            name, argument = self._lsp_command(op)
+            return server.send("workspace/executeCommand", {"command": name, "arguments": [argument]})
+        name, argument = self._mcp_call(op)
+        return server.send("tools/call", {"name": name, "arguments": argument})
+
+    def _lsp_command(self, op: Op) -> tuple[str, dict[str, Any]]:
+        if op.kind == "export":
+            return "scms.export", {}
+        if op.kind == "remember":
+            assert op.where is not None
+            return "scms.remember", {"uri": self._uri(op.where), "range": _lines(op.where[1], 5)}
+        argument: dict[str, Any] = {"patternId": op.pattern_id}
+        if op.kind == "accept_at":
+            assert op.where is not None
+            argument.update(uri=self._uri(op.where), range=_lines(op.where[1], 5))
+        return {"accept": "scms.accept", "accept_at": "scms.accept", "promote": "scms.promote",
+                "forget": "scms.forget", "restore": "scms.restore"}[op.kind], argument
+
+    def _mcp_call(self, op: Op) -> tuple[str, dict[str, Any]]:
+        if op.kind == "propose":
+            if op.where is None:
+                return "add_candidate", {"title": f"Proposed {self.rng.randrange(10**9)}",
+                                         "code": f"value_{self.rng.randrange(10**9)} = compute()\n"}
+            return "add_candidate", {"title": f"Proposed at {op.where[0]}:{op.where[1] + 1}",
+                                     "file": f"src/{op.where[0]}", "start_line": op.where[1] + 1,
+                                     "end_line": op.where[1] + 5}
+        argument: dict[str, Any] = {"pattern_id": op.pattern_id, "outcome": "failed" if op.kind == "failed"
+                                    else "worked"}
+        if op.kind == "worked_at":
+            assert op.where is not None
+            argument.update(file=f"src/{op.where[0]}", start_line=op.where[1] + 1, end_line=op.where[1] + 5)
+        return "record_use", argument
+
+    def _uri(self, where: tuple[str, int]) -> str:
+        return (self.root / "src" / where[0]).as_uri()
+
+    def _send_and_wait(self, op: Op) -> dict[str, Any]:
+        started = time.monotonic()
+        number = self._request(op)
+        assert self.server is not None
+        answer = self.server.answer(number)
+        if answer is None:
+            raise AssertionError(f"{self.front_end}: {op} not answered in {ANSWER_S:.0f} s")
+        elapsed = time.monotonic() - started
+        self.latency[op.kind] = 0.8 * self.latency.get(op.kind, elapsed) + 0.2 * elapsed
+        return answer
+
+    def _result(self, answer: dict[str, Any], what: str) -> Any:
+        if self.front_end == "lsp":
+            return self._expect_ok(answer, what)
+        failed, result = tool_result(answer)
+        if failed:
+            raise AssertionError(f"mcp: {what} failed: {result}")
+        return result
+
+    def _expect_ok(self, answer: dict[str, Any], what: str) -> Any:
+        if "error" in answer:
+            raise AssertionError(f"{self.front_end}: {what} failed: {answer['error']}")
+        return answer["result"]
+
+    # what an acknowledgement means
+
+    def _acknowledged(self, op: Op, answer: dict[str, Any]) -> None:
+        result = self._result(answer, str(op))
+        self.figures.operations += 1
+        self.figures.by_kind[op.kind] += 1
+        if op.kind == "export":
+            self.exported = rule_files(self.root)
+            return
+        pattern = result.get("pattern", result) if isinstance(result, dict) else result
+        pattern_id = pattern["id"]
+        counted = result.get("counted", True) if isinstance(result, dict) else True
+        if op.event and counted:
+            self.ledger[(op.event, pattern_id)] += 1
+        elif op.event:
+            self.figures.violations.append(f"{op} at a new context answered counted: false")
+        self.tiers[pattern_id] = pattern["tier"]
+        if op.where is not None:
+            self.used.setdefault(pattern_id, set()).add(op.where)
+
+    # a kill, and what must hold after it
+
+    def _kill_during(self, op: Op) -> None:
+        server = self.server
+        assert server is not None
+        number = self._request(op)
+        typical = self.latency.get(op.kind, 0.05)
+        time.sleep(self.rng.uniform(0, 1.5 * typical))
+        server.kill()
+        self.server = None
+        self.figures.kills += 1
+        answer = server._answers.pop(_key(number), None)  # it may have come before the kill landed
+        if answer is not None:
+            self._acknowledged(op, answer)
+        exported_then = self.exported
+        self._check_as_killed(op if answer is None else None, exported_then)
+        self.server = self._start()
+        self._check_reopened()
+        self._check_rebuild()
+        self._refresh_tiers()
+
+    def _check_as_killed(self, in_flight: Op | None, exported: dict[str, bytes]) -> None:
+        """The store as the killed process left it, before anything reopens it."""
+        from scms.model import Pattern
+        from scms.store.files import file_name, render
+
+        conn = sqlite3.connect(self.root / ".scms" / "scms.db")
+        try:
+            integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
+            logged = Counter(conn.execute("SELECT type, pattern_id FROM events").fetchall())
+            rows = conn.execute("SELECT id, tier, data FROM patterns").fetchall()
+            pending = {r[0] for r in conn.execute("SELECT pattern_id FROM pending_files")}
+        finally:
+            conn.close()
+        if integrity != "ok":
+            self.figures.violations.append(f"integrity_check after kill {self.figures.kills}: {integrity}")
+        lost = self.ledger - logged
+        if lost:
+            self.figures.violations.append(f"acknowledged but not in the store after kill {self.figures.kills}: "
+                                           f"{dict(lost)}")
+            self.ledger -= lost  # reported once
+        extra = logged - self.ledger
+        if extra:
+            [(key, count)] = extra.items() if len(extra) == 1 else [(None, 0)]
+            fits = (in_flight is not None and key is not None and count == 1 and key[0] == in_flight.event
+                    and (in_flight.pattern_id in (None, key[1])))
+            if not fits:
+                self.figures.violations.append(f"events nobody acknowledged after kill {self.figures.kills} "
+                                               f"(in flight: {in_flight}): {dict(extra)}")
+            else:
+                self.figures.in_flight_committed += 1
+            self.ledger += extra
+        elif in_flight is not None and in_flight.event:
+            self.figures.in_flight_lost += 1
+        # validated files: equal to the store, except those still marked as pending (the next open writes them)
+        self.figures.pending_after_kill += len(pending)
+        patterns_dir = self.root / ".scms" / "patterns"
+        on_disk = {p.name: p.read_bytes() for p in patterns_dir.glob("*.md")}
+        for pattern_id, tier, data in rows:
+            if pattern_id in pending:
+                continue
+            names = [n for n in on_disk if n.endswith(f"-{pattern_id}.md")]
+            if tier == "validated":
+                pattern = Pattern.model_validate_json(data)
+                if names != [file_name(pattern)] or on_disk[names[0]] != render(pattern).encode():
+                    self.figures.violations.append(f"after kill {self.figures.kills}: the file of validated "
+                                                   f"{pattern_id} is {names or 'missing'}, not pending")
+            elif names:
+                self.figures.violations.append(f"after kill {self.figures.kills}: {tier} {pattern_id} still has "
+                                               f"{names}, not pending")
+        # rule files: as the last acknowledged export left them; an export in flight leaves each file old or new
+        now = rule_files(self.root)
+        self._temp_files()
+        if in_flight is None or in_flight.kind != "export":
+            if {k: v for k, v in now.items() if not _temp(k)} != exported:
+                self.figures.violations.append(f"after kill {self.figures.kills}: rule files changed without an "
+                                               "export in flight")
+            self.figures.export_checks += 1
+        else:
+            self._pending_export = (exported, now)
+
+    _pending_export: tuple[dict[str, bytes], dict[str, bytes]] | None = None
+
+    def _check_reopened(self) -> None:
+        """A new server finished the pending file work: every validated file is the store's, byte for byte; an
+        export in flight at the kill left each rule file either as before or as the export of the store now."""
+        from scms.model import Pattern
+        from scms.store.files import file_name, render
+
+        conn = sqlite3.connect(self.root / ".scms" / "scms.db")
+        try:
+            rows = conn.execute("SELECT id, tier, data FROM patterns").fetchall()
+            pending = [r[0] for r in conn.execute("SELECT pattern_id FROM pending_files")]
+        finally:
+            conn.close()
+        if pending:
+            self.figures.violations.append(f"after restart {self.figures.kills}: still pending: {pending}")
+        expected = {file_name(p): render(p).encode() for p in (Pattern.model_validate_json(d)
+                                                               for _, tier, d in rows if tier == "validated")}
+        on_disk = {p.name: p.read_bytes() for p in (self.root / ".scms" / "patterns").glob("*.md")}
+        if on_disk != expected:
+            wrong = sorted(set(on_disk) ^ set(expected) | {n for n in on_disk if on_disk[n] != expected.get(n)})
+            self.figures.violations.append(f"after restart {self.figures.kills}: validated files differ: {wrong}")
+        self.figures.files_checked += len(expected)
+        if self._pending_export is not None:
+            before, at_kill = self._pending_export
+            self._pending_export = None
+            assert self.server is not None
+            if self.front_end == "lsp":
+                self._expect_ok(self.server.command("scms.export", {}), "export after a restart")
+                after = rule_files(self.root)
+            else:
+                after = _export_elsewhere(self.root)
+            for path in set(before) | set(at_kill) | set(after):
+                if _temp(path):
+                    continue
+                if at_kill.get(path) not in (before.get(path), after.get(path)):
+                    self.figures.violations.append(f"after kill {self.figures.kills} mid-export: {path} is "
+                                                   "neither the old nor the new export")
+            self.exported = after if self.front_end == "lsp" else at_kill
+            self.figures.export_checks += 1
+
+    def _check_rebuild(self) -> None:
+        """`scms rebuild` recomputes every pattern from the event log: it must change nothing."""
+        before = _projection(self.root)
+        done = cli(self.root, "rebuild")
+        if done.returncode != 0:
+            self.figures.violations.append(f"scms rebuild failed: {done.stderr.strip()}")
+            return
+        after = _projection(self.root)
+        if after != before:
+            changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+            self.figures.violations.append(f"scms rebuild changed patterns {changed[:5]}")
+        else:
+            self.figures.rebuilds_exact += 1
+
+    def _refresh_tiers(self) -> None:
+        self.tiers = dict(_projection_tiers(self.root))
+
+    def _temp_files(self) -> None:
+        for path in self.root.rglob("*.tmp"):
+            name = path.relative_to(self.root).as_posix()
+            if name not in self.figures.leftover_temp_files:
+                self.figures.leftover_temp_files.append(name)
+
+    def _final_checks(self) -> None:
+        conn = sqlite3.connect(self.root / ".scms" / "scms.db")
+        try:
+            integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
+            logged = Counter(conn.execute("SELECT type, pattern_id FROM events").fetchall())
+        finally:
+            conn.close()
+        if integrity != "ok":
+            self.figures.violations.append(f"integrity_check at the end: {integrity}")
+        if logged != self.ledger:
+            self.figures.violations.append(f"the event log and the acknowledgements differ at the end: "
+                                           f"{dict(logged - self.ledger)} / {dict(self.ledger - logged)}")
+
+
+def _lines(first: int, count: int) -> dict[str, Any]:
+    return {"start": {"line": first, "character": 0}, "end": {"line": first + count, "character": 0}}
+
+
+def _temp(path: str) -> bool:
+    return path.endswith(".tmp")
+
+
+def rule_files(root: Path) -> dict[str, bytes]:
+    """Every file an export may write (anything outside src/ and .scms/), by workspace-relative path."""
+    found = {}
+    for path in root.rglob("*"):
+        relative = path.relative_to(root)
+        if relative.parts[0] in ("src", ".scms") or not path.is_file():
+            continue
+        found[relative.as_posix()] = path.read_bytes()
+    return found
+
+
+def _export_elsewhere(root: Path) -> dict[str, bytes]:
+    """What an export of the store would write now, computed on a copy (the MCP server has no export)."""
+    with tempfile.TemporaryDirectory(prefix="scms-export-") as scratch:
+        copy = Path(scratch) / "w"
+        shutil.copytree(root, copy, ignore=shutil.ignore_patterns("src"))
+        done = cli(copy, "export")
+        if done.returncode != 0:
+            raise AssertionError(f"export on a copy failed: {done.stderr}")
+        return rule_files(copy)
+
+
+def _logged(root: Path) -> Counter:
+    conn = sqlite3.connect(root / ".scms" / "scms.db")
+    try:
+        return Counter(conn.execute("SELECT type, pattern_id FROM events").fetchall())
+    finally:
+        conn.close()
+
+
+def _projection(root: Path) -> dict[str, tuple]:
+    conn = sqlite3.connect(root / ".scms" / "scms.db")
+    try:
+        return {r[0]: r[1:] for r in conn.execute("SELECT id, tier, status, data, terms, last_event FROM patterns")}
+    finally:
+        conn.close()
+
+
+def _projection_tiers(root: Path) -> list[tuple[str, str]]:
+    conn = sqlite3.connect(root / ".scms" / "scms.db")
+    try:
+        return conn.execute("SELECT id, tier FROM patterns").fetchall()
+    finally:
+        conn.close()
+
+
+def crash(front_end: str, operations: int, kill_every: int = 25, seed: int = 16,
+          root: Path | None = None) -> CrashFigures:
+    """A crash run on a fresh workspace (MCP's starts with a few validated patterns, so that its uses rewrite
+    files too)."""
+    with tempfile.TemporaryDirectory(prefix=f"scms-crash-{front_end}-") as scratch:
+        workspace = project(root or Path(scratch) / "project")
+        if front_end == "mcp":
+            _seed_validated(workspace, 4)
+        return CrashRun(workspace, front_end, operations, kill_every, seed).run()
+
+
+def _seed_validated(root: Path, count: int) -> None:
+    places = contexts(root)
+    for number in range(count):
+        name, line = places[number * 7]
+        made = cli(root, "remember", f"src/{name}:{line + 1}-{line + 5}")
+        pattern_id = json.loads(made.stdout)["id"]
+        cli(root, "promote", pattern_id)

@@ -146,11 +146,26 @@ def test_promote_eligible_takes_a_threshold(workspace: Path):
     assert refused.returncode == 2 and "must be a whole number from 1 to 1000, got '0'" in refused.stderr
 
 
-def test_a_damaged_database_is_one_line_not_a_traceback(workspace: Path):
-    scms(workspace, "remember", CHUNKED)
+def test_a_damaged_database_is_moved_aside_and_rebuilt_from_the_validated_files(workspace: Path):
+    kept_id = as_json(workspace, "remember", CHUNKED, "--title", "Kept")["id"]
+    as_json(workspace, "promote", kept_id)
+    scms(workspace, "remember", CHUNKED, "--title", "A candidate")
     damage_table(workspace / ".scms" / "scms.db")
     result = scms(workspace, "list", check=False)
-    assert (result.returncode, result.stderr) == (1, "scms: error: the store failed: database disk image is malformed\n")
+    assert result.returncode == 0, result.stderr
+    [kept] = list((workspace / ".scms").glob("scms.db.damaged-*[0-9]"))
+    assert f"it is kept as .scms/{kept.name}" in result.stderr and "rename .scms/" in result.stderr
+    assert "Kept" in result.stdout and "A candidate" not in result.stdout  # the validated file came back
+    again = scms(workspace, "list")
+    assert "moved aside" not in again.stderr  # told once
+
+
+def test_an_empty_database_file_is_moved_aside_not_used_as_a_new_store(workspace: Path):
+    (workspace / ".scms").mkdir()
+    (workspace / ".scms" / "scms.db").write_bytes(b"")
+    result = scms(workspace, "status", check=False)
+    assert result.returncode == 0 and "because it is empty (0 bytes)" in result.stderr
+    assert list((workspace / ".scms").glob("scms.db.damaged-*"))
 
 
 def test_a_missing_workspace_is_an_error(tmp_path: Path):
@@ -172,11 +187,13 @@ def test_a_database_from_a_newer_schema_is_refused_untouched(workspace: Path):
     assert db.read_bytes() == before
 
 
-def test_a_file_that_is_not_a_database_is_refused(workspace: Path):
+def test_a_file_that_is_not_a_database_is_moved_aside(workspace: Path):
     (workspace / ".scms").mkdir()
     (workspace / ".scms" / "scms.db").write_bytes(b"this is not sqlite" * 100)
     result = scms(workspace, "status", check=False)
-    assert result.returncode == 1 and "cannot be used as the SCMS store" in result.stderr
+    assert result.returncode == 0 and "because it cannot be read (file is not a database)" in result.stderr
+    [kept] = list((workspace / ".scms").glob("scms.db.damaged-*"))
+    assert kept.read_bytes() == b"this is not sqlite" * 100
 
 
 def test_a_malformed_pattern_file_warns_and_the_rest_works(workspace: Path):

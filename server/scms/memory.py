@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from scms.config import Settings
-from scms.errors import InvalidInput
+from scms.errors import InvalidInput, StoreError
 from scms.model import Kind, Pattern, Tier
 from scms.recall import ranking
 from scms.background import background_priority
@@ -23,6 +23,7 @@ from scms.sharing import Sharing
 from scms.suggesting import Hint, Suggesting
 from scms.recall.ranking import Recalled
 from scms.store import editing, lifecycle, queries
+from scms.store.db import MARK as DAMAGED_MARK
 from scms.store.evidence import EvidenceCheck
 from scms.store.files import file_name
 from scms.store.lifecycle import SyncReport
@@ -65,13 +66,20 @@ class Memory(Sharing, Suggesting):
     def open(cls, root: Path, settings: Settings | None = None,
              clock: Callable[[], datetime] = now_utc) -> "Memory":
         """Open (creating `.scms/` if needed) and bring the store in line with the validated files."""
-        workspace = Workspace.open(root, settings, clock)
-        try:
-            sync = lifecycle.sync_files(workspace)
-        except BaseException:
-            workspace.close()
-            raise
-        return cls(workspace, sync)
+        for attempt in range(2):
+            workspace = Workspace.open(root, settings, clock)
+            try:
+                sync = lifecycle.sync_files(workspace)
+            except StoreError as err:
+                workspace.close()
+                if attempt or not (workspace.scms_dir / DAMAGED_MARK).exists():
+                    raise
+                continue  # found damaged on its first read: the second open moves it aside and rebuilds
+            except BaseException:
+                workspace.close()
+                raise
+            return cls(workspace, sync)
+        raise AssertionError("unreachable")
 
     @property
     def root(self) -> Path:
@@ -96,8 +104,9 @@ class Memory(Sharing, Suggesting):
 
     @property
     def problems(self) -> list[str]:
-        """What the last look at the validated files found wrong (malformed files, files left pending)."""
-        return list(self._last_sync.warnings)
+        """What opening the store found (a damaged store moved aside), and what the last look at the validated
+        files found wrong (malformed files, files left pending)."""
+        return list(self._ws.notices) + list(self._last_sync.warnings)
 
     @property
     def conflicts(self) -> list[dict[str, Any]]:

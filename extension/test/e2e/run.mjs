@@ -6,8 +6,9 @@
 // view; export the rule files from the palette and check them (a person's AGENTS.md text kept); kill the language
 // server and check that the extension restarts it and shows the memory again; last, save code repeated in three
 // places from its hint's quick fix, with a title typed in the prompt, and check that promoting that candidate (not
-// eligible) asks first, and that a change to one of its places marks it stale until Re-anchor. On this VS Code (1.100) the MCP provider API is still a proposal: the extension must say so
-// in its output, once, and carry on. Screenshots land in build/e2e/.
+// eligible) asks first, and that a change to one of its places marks it stale until Re-anchor; close the session and
+// check that its saved report opens. On this VS Code (1.100) the MCP provider API is still a proposal: the extension
+// must say so in its output, once, and carry on. Screenshots land in build/e2e/.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -480,6 +481,17 @@ try {
   await reanchorItem.click();
   await until('the evidence re-anchored', () => scmsState().find((p) => p.title === SHAPE_TITLE).stale?.length === 0, 20_000);
   log(`a changed place made the candidate stale in the tree, with its badge (screenshot build/e2e/memory-stale.png); Re-anchor: ${await statusMessage('re-anchored')}`);
+
+  // 8. Close Session opens the report it saved under .scms/sessions/ (a file, not an unsaved buffer)
+  await palette('SCMS: Close Session');
+  const reportTab = page.locator('.tabs-container .tab.active', { hasText: /^\s*\d{4}-\d{2}-\d{2}.*\.md/ }).first();
+  await reportTab.waitFor({ timeout: 20_000 }).catch(async () => {
+    throw new Error(`Close Session did not open the saved report; the active tab is ${JSON.stringify(await page.locator('.tabs-container .tab.active').first().innerText())}`);
+  });
+  const reports = fs.readdirSync(path.join(ws, '.scms', 'sessions')).filter((name) => name.endsWith('.md'));
+  const tabName = (await reportTab.innerText()).trim().split('\n')[0];
+  if (!reports.includes(tabName)) throw new Error(`the tab ${JSON.stringify(tabName)} is not one of the saved reports ${JSON.stringify(reports)}`);
+  log(`Close Session opened .scms/sessions/${tabName}; the status bar: ${await statusMessage('session closed')}`);
   log('PASS');
 } catch (error) {
   failed = true;

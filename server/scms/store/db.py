@@ -53,6 +53,8 @@ MIGRATIONS: list[str] = [
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+MARK = "scms.db.damaged"  # written beside the store when a query finds it malformed: the next open checks it
+DAMAGE = ("malformed", "not a database", "file is encrypted", "disk image")
 BUSY_MS = 5000  # SQLite's own wait for another process's write lock, per attempt
 ATTEMPTS = 3  # attempts to take the write lock, with a growing pause between them, before "busy" is said
 
@@ -77,6 +79,11 @@ class Database:
             self.conn.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
             self._migrate()
             self._reader()  # the opening thread's, now: a store that cannot be read fails here
+        except sqlite3.OperationalError as err:
+            if "locked" in str(err) or "busy" in str(err):
+                raise StoreBusy(f"the SCMS store {path} is busy: another process holds it (an editor window, scms "
+                                "mcp or the scms command). Nothing was changed; try again in a moment") from err
+            raise StoreError(f"{path} cannot be used as the SCMS store: {err}") from err
         except sqlite3.DatabaseError as err:
             raise StoreError(f"{path} cannot be used as the SCMS store: {err}") from err
 
@@ -108,8 +115,10 @@ class Database:
             self._begin()
             try:
                 yield self.conn
-            except BaseException:
+            except BaseException as err:
                 self.conn.execute("ROLLBACK")
+                if is_damage(err):
+                    raise mark_damaged(self.path, err) from err
                 raise
             else:
                 self.conn.execute("COMMIT")
@@ -137,7 +146,12 @@ class Database:
         with lock:
             if self._closed:
                 raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
-            yield conn
+            try:
+                yield conn
+            except sqlite3.DatabaseError as err:
+                if is_damage(err):
+                    raise mark_damaged(self.path, err) from err
+                raise
 
     def _reader(self) -> tuple[sqlite3.Connection, threading.RLock]:
         reader = getattr(self._local, "reader", None)
@@ -161,6 +175,21 @@ class Database:
                 with lock:
                     conn.close()
             self.conn.close()
+
+
+def is_damage(err: BaseException | None) -> bool:
+    return isinstance(err, sqlite3.DatabaseError) and any(word in str(err) for word in DAMAGE)
+
+
+def mark_damaged(path: Path, err: BaseException) -> StoreError:
+    """Remember that a query found the store malformed (the next open checks it and moves it aside if so)."""
+    try:
+        (path.parent / MARK).write_text(f"{err}\n", encoding="utf-8")
+    except OSError:
+        pass
+    return StoreError(f"the SCMS store {path} is damaged ({err}). Open it again (restart the server, or run "
+                      "`scms status`): SCMS moves the damaged file aside, keeps it, and rebuilds the store from the "
+                      "validated patterns")
 
 
 def _statements(script: str) -> list[str]:

@@ -11,6 +11,7 @@ from scms.atomic import atomic_write
 from scms.config import Settings
 from scms.errors import NotFound, StoreError
 from scms.store.db import Database
+from scms.store.recovery import open_store
 from scms.store.projection import now_utc
 
 GITIGNORE = """\
@@ -40,6 +41,7 @@ class Workspace:
     settings: Settings
     db: Database
     clock: Callable[[], datetime] = field(default=now_utc)
+    notices: list[str] = field(default_factory=list)  # what opening it found (a damaged store moved aside)
 
     @property
     def scms_dir(self) -> Path:
@@ -63,8 +65,8 @@ class Workspace:
             _keep_ignored(scms_dir / ".gitignore")
         except OSError as err:
             raise StoreError(f"cannot create {scms_dir}: {err.strerror or err}") from None
-        return cls(root=root.resolve(), settings=settings or Settings(), db=Database(scms_dir / "scms.db"),
-                   clock=clock)
+        database, notices = open_store(scms_dir / "scms.db")
+        return cls(root=root.resolve(), settings=settings or Settings(), db=database, clock=clock, notices=notices)
 
     def close(self) -> None:
         self.db.close()

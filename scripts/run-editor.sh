@@ -15,7 +15,7 @@ if [ ! -d "$WS/.scms" ]; then
   "$PY" "$ROOT/scripts/demo.py" > /dev/null   # a demo workspace with one validated pattern
   KEPT="a new demo workspace"
 else
-  KEPT="the demo workspace as you left it (make demo-reset starts over)"
+  KEPT="the demo workspace as you left it; make demo-reset starts over"
 fi
 mkdir -p "$STATE/data/User" "$STATE/exts" "$STATE/xdg-config" "$STATE/xdg-data"
 cat > "$STATE/data/User/settings.json" <<JSON

@@ -18,7 +18,7 @@ COPYFILEOBJ = line_of(STDLIB / "shutil.py", "def copyfileobj(")
 TAR_COPY = line_of(STDLIB / "tarfile.py", "def copyfileobj(")
 DEDENT = line_of(STDLIB / "textwrap.py", "def dedent(")
 COMMANDS = {"scms.remember", "scms.accept", "scms.reject", "scms.promote", "scms.promoteEligible", "scms.demote",
-            "scms.forget", "scms.list", "scms.recall", "scms.export", "scms.import", "scms.closeSession", "scms.status", "scms.restore", "scms.update", "scms.reanchor", "scms.saveShape", "scms.dismissShape"}
+            "scms.forget", "scms.list", "scms.recall", "scms.export", "scms.import", "scms.closeSession", "scms.status", "scms.restore", "scms.update", "scms.reanchor", "scms.saveShape", "scms.dismissShape", "scms.purge"}
 
 
 client = server_client()

@@ -68,6 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     p.add_argument("range", nargs="?", metavar="FILE:START-END")
     p.add_argument("--reason")
+    add("purge", "remove a pattern remembered by mistake (a secret in it) from the whole store, for good").add_argument(
+        "id")
     p = add("update", "edit a pattern's title, note, kind or tags (its file follows)")
     p.add_argument("id")
     p.add_argument("--title")

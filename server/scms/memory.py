@@ -21,6 +21,7 @@ from scms.background import background_priority
 from scms.recall.engine import RecallEngine
 from scms.sharing import Sharing
 from scms.suggesting import Hint, Suggesting
+from scms.upkeep import Upkeep
 from scms.recall.ranking import Recalled
 from scms.store import editing, lifecycle, queries
 from scms.store.db import MARK as DAMAGED_MARK
@@ -28,7 +29,6 @@ from scms.store.evidence import EvidenceCheck
 from scms.store.files import file_name
 from scms.store.lifecycle import SyncReport
 from scms.store.projection import now_utc
-from scms.store import report
 from scms.store.retention import retention
 from scms.store.source import (CodeRange, code_of_lines, code_range, inside, language_of, read_range,
                                read_text)
@@ -50,7 +50,7 @@ def read_code(root: Path, file: str | Path, start_line: int, end_line: int,
     return read_range(root, file, start_line, end_line, max_bytes)
 
 
-class Memory(Sharing, Suggesting):
+class Memory(Sharing, Suggesting, Upkeep):
     """One workspace's pattern memory. Open it, call its operations, close it."""
 
     def __init__(self, workspace: Workspace, sync: SyncReport) -> None:
@@ -70,7 +70,7 @@ class Memory(Sharing, Suggesting):
             workspace = Workspace.open(root, settings, clock)
             try:
                 sync = lifecycle.sync_files(workspace)
-            except StoreError as err:
+            except StoreError:
                 workspace.close()
                 if attempt or not (workspace.scms_dir / DAMAGED_MARK).exists():
                     raise
@@ -252,37 +252,6 @@ class Memory(Sharing, Suggesting):
 
     def decay(self) -> list[Pattern]:
         return lifecycle.decay(self._ws)
-
-    def close_session(self) -> dict[str, Any]:
-        """Promote what is eligible, archive what decayed, and the session's report (markdown), saved under
-        `.scms/sessions/` (`path`): everything that happened since the last session closed."""
-        since = report.last_closed(self._sessions)
-        promoted = self.promote_eligible()
-        archived = self.decay()
-        text = report.render(self._session(since, preview=False))
-        path = report.save(self._sessions, self._ws.clock(), text)
-        return {"promoted": promoted, "archived": archived, "report": text, "path": str(path)}
-
-    def session_report(self) -> str:
-        """The report as it would read if the session closed now; nothing changes, nothing is saved."""
-        return report.render(self._session(report.last_closed(self._sessions), preview=True), preview=True)
-
-    @property
-    def _sessions(self) -> Path:
-        return self._ws.scms_dir / "sessions"
-
-    def _session(self, since: int, preview: bool) -> report.Session:
-        with self._ws.db.read() as conn:
-            events = queries.events_after(conn, since)
-            patterns = queries.patterns_by_id(conn, [e.pattern_id for e in events])
-        tiers, _ = self._counts()
-        candidates, now, threshold = self.list(Tier.SESSION), self._ws.clock(), self.settings.promotion_threshold
-        eligible = [p for p in candidates if self.eligible(p)]
-        fading = [p for p in candidates if p not in eligible and preview
-                  and retention(p, now, self.settings.retention).score < self.settings.retention.archive_below]
-        return report.Session(first=since + 1, last=events[-1].id if events else since, events=events,
-                              patterns=patterns, tiers=tiers, threshold=threshold, eligible=eligible,
-                              close=[p for p in candidates if 0 < p.accepted_uses < threshold], would_archive=fading)
 
     def follow_changes(self) -> list[str]:
         """Catch up with what other processes committed (an agent through `scms mcp`, the CLI, another window):

@@ -42,6 +42,7 @@ class EventType(str, Enum):
     FILE_REMOVED = "file_removed"  # the validated file disappeared from disk
     IMPORTED = "imported"  # a pattern from an SCMS-kit memory or a rule file, with its counts, dates and source
     UPDATED = "updated"  # a person edited its title, note, kind or tags
+    PURGED = "purged"  # its text was scrubbed from every event (a secret remembered by mistake); archived
     REANCHORED = "reanchored"  # its evidence pointed at where its code is now (and its snippet, if that changed)
 
 

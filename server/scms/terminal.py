@@ -19,7 +19,7 @@ from scms.model import Kind, Pattern, Tier
 _RANGE = re.compile(r"^(?P<file>.+):(?P<start>\d+)(?:-(?P<end>\d+))?$")
 
 
-ABOUT_A_PATTERN = {"show", "accept", "reject", "promote", "demote", "forget", "restore", "update"}
+ABOUT_A_PATTERN = {"show", "accept", "reject", "promote", "demote", "forget", "restore", "update", "purge"}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,6 +78,13 @@ def _accept(memory: Memory, pattern_id: str, code: CodeRange | None) -> Any:
     return memory.accept(pattern_id, code)
 
 
+def _purged(result: dict[str, Any]) -> Any:
+    if not result["storeRewritten"]:
+        print("scms: warning: another SCMS process still reads an old snapshot of the store; its old pages leave "
+              "the write-ahead log when that process next writes or closes", file=sys.stderr)
+    return result["pattern"]
+
+
 def _remember(memory: Memory, args: argparse.Namespace, code: CodeRange) -> Any:
     return memory.remember(code, title=args.title, note=args.note or "", kind=Kind(args.kind), tags=args.tag)
 
@@ -96,6 +103,7 @@ COMMANDS: dict[str, Callable[[Memory, argparse.Namespace, CodeRange | None], Any
     "demote": lambda m, a, c: m.demote(a.id),
     "forget": lambda m, a, c: m.forget(a.id),
     "restore": lambda m, a, c: m.restore(a.id),
+    "purge": lambda m, a, c: _purged(m.purge(a.id)),
     "decay": lambda m, a, c: m.decay(),
     "rebuild": lambda m, a, c: {"rebuilt": m.rebuild()},
     "export": lambda m, a, c: m.export(a.target),

@@ -61,6 +61,25 @@ def export(root: Path, patterns: list[Pattern], targets: Sequence[str]) -> Expor
     return report.sort()
 
 
+def written_targets(root: Path) -> list[str]:
+    """The targets whose rule files an earlier export left in the workspace (SCMS's marker in them)."""
+    root = Path(root).absolute()
+    found = []
+    for target in TARGETS:
+        if target in PER_PATTERN:
+            spec = PER_PATTERN[target]
+            hit = bool(files.listing(root / spec.folder, "scms-", spec.suffix))
+        elif target == "workspace_rules":
+            path = root / "WORKSPACE_RULES.md"
+            hit = path.is_file() and not path.is_symlink() and files.owned(path.read_bytes()[:4096])
+        else:
+            path = root / "AGENTS.md"
+            hit = path.is_file() and not path.is_symlink() and b"scms:begin" in path.read_bytes()
+        if hit:
+            found.append(target)
+    return found
+
+
 def _per_pattern(root: Path, target: PerPattern, patterns: list[Pattern], report: ExportReport) -> None:
     folder = root / target.folder
     problem = files.folder_problem(root, folder)

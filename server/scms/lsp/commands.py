@@ -171,6 +171,10 @@ def recall(server: Any, memory: Memory, a: RecallArgs) -> Any:
     ]
 
 
+def _purged(memory: Memory, result: dict[str, Any]) -> Any:
+    return {**result, "pattern": memory.describe(result["pattern"])}
+
+
 def import_paths(server: Any, memory: Memory, a: ImportArgs) -> Any:
     result = memory.import_paths([documents.path_of(p) if p.startswith("file:") else p for p in a.paths])
     return {"imported": [memory.describe(p) for p in result["imported"]], "skipped": result["skipped"]}
@@ -203,6 +207,7 @@ COMMANDS: dict[str, tuple[type[Args], Callable[[Any, Memory, Any], Any], bool]] 
     "scms.saveShape": (ShapeArgs, lambda s, m, a: m.describe(m.save_shape(a.shape, a.title, a.note)), True),
     "scms.dismissShape": (ShapeArgs, lambda s, m, a: {"dismissed": m.dismiss_shape(a.shape)}, True),
     "scms.reanchor": (PatternArgs, lambda s, m, a: m.describe(m.reanchor(a.pattern_id)), True),
+    "scms.purge": (PatternArgs, lambda s, m, a: _purged(m, m.purge(a.pattern_id)), True),
     "scms.restore": (PatternArgs, lambda s, m, a: m.describe(m.restore(a.pattern_id)), True),
     "scms.update": (UpdateArgs, lambda s, m, a: m.describe(m.update(a.pattern_id, title=a.title, note=a.note,
                                                                     kind=a.kind, tags=a.tags)), True),

@@ -147,7 +147,10 @@ def forget(ws: Workspace, pattern_id: str) -> Pattern:
 
 
 def restore(ws: Workspace, pattern_id: str) -> Pattern:
-    """Back from the archive to the session tier, with its decay clock restarted."""
+    """Back from the archive to the session tier, with its decay clock restarted (not a purged pattern)."""
+    with ws.db.read() as conn:
+        if pattern_in(conn, pattern_id).title == "(purged)":
+            raise InvalidState(f"pattern {pattern_id} was purged: its text is gone, so it cannot come back")
     return _transition(ws, pattern_id, EventType.RESTORED, {}, allowed=(Tier.ARCHIVE,),
                        refusal="only archived patterns are restored")
 

@@ -63,7 +63,7 @@ def apply(pattern: Pattern | None, event: Event) -> Pattern | None:
     elif kind is EventType.DEMOTED:
         p.tier, p.status, p.promoted = Tier.SESSION, Status.CANDIDATE, None
         p.decay_anchor = ts
-    elif kind in (EventType.FORGOTTEN, EventType.DECAYED, EventType.FILE_REMOVED):
+    elif kind in (EventType.FORGOTTEN, EventType.DECAYED, EventType.FILE_REMOVED, EventType.PURGED):
         p.tier, p.status = Tier.ARCHIVE, Status.ARCHIVED
     elif kind is EventType.RESTORED:
         p.tier, p.status, p.promoted = Tier.SESSION, Status.CANDIDATE, None

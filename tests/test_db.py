@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 
 import pytest
@@ -77,3 +78,30 @@ def test_a_write_lock_held_elsewhere_is_waited_for_then_a_clear_busy(workspace, 
         assert memory.accept(pattern.id).accepted_uses == 1  # the lock gone, the same call works
     finally:
         memory.close()
+
+
+def test_a_read_only_store_is_read_as_it_is_and_writes_say_why(workspace, monkeypatch):
+    """A workspace SCMS cannot write (a read-only checkout or mount; as root only a read-only file system stops
+    writes, so the check is made to say so here): recall and listing work, each write is one clear refusal."""
+    from scms.errors import StoreError
+
+    memory = Memory.open(workspace)
+    try:
+        pattern = memory.promote(remember_lines(memory, "shutil.py", *COPYFILEOBJ_LINES, title="Copy in chunks").id)
+    finally:
+        memory.close()
+    scms_dir = str(workspace / ".scms")
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: False if str(path).startswith(scms_dir) and mode == os.W_OK
+                        else real_access(path, mode))
+    before = (workspace / ".scms" / "scms.db").read_bytes()
+    memory = Memory.open(workspace)
+    try:
+        assert [p.id for p in memory.list()] == [pattern.id]
+        assert memory.recall(pattern.snippet)[0].pattern.id == pattern.id
+        assert any("is read-only" in warning for warning in memory.problems)
+        with pytest.raises(StoreError, match="is read-only: SCMS shows and recalls the patterns"):
+            memory.accept(pattern.id)
+    finally:
+        memory.close()
+    assert (workspace / ".scms" / "scms.db").read_bytes() == before

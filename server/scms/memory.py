@@ -69,7 +69,9 @@ class Memory(Sharing, Suggesting, Upkeep):
         for attempt in range(2):
             workspace = Workspace.open(root, settings, clock)
             try:
-                sync = lifecycle.sync_files(workspace)
+                sync = lifecycle.sync_files(workspace) if not workspace.db.read_only else SyncReport(warnings=[
+                    f"{workspace.scms_dir} is read-only: the patterns are shown and recalled as stored; "
+                    "nothing can be remembered, accepted or promoted until it is writable"])
             except StoreError:
                 workspace.close()
                 if attempt or not (workspace.scms_dir / DAMAGED_MARK).exists():

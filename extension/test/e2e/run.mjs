@@ -310,6 +310,7 @@ try {
   await page.mouse.down();
   await page.mouse.move(bar.x + bar.width + 260, bar.y + 300, { steps: 5 });
   await page.mouse.up();
+  await page.mouse.move(bar.x + 100, bar.y + bar.height - 50); // off the sash, so it is not drawn highlighted
   await page.locator('.monaco-list-row', { hasText: TITLE }).waitFor({ timeout: 20_000 });
   await page.locator('.statusbar-item', { hasText: 'SCMS 0 · 1' }).first().waitFor({ timeout: 20_000 });
   const viewTitle = (await page.locator('.part.sidebar .composite.title .title-label').first().innerText()).trim();

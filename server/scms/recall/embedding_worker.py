@@ -16,6 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 from scms.background import background_priority, release_freed_memory
+from scms.errors import ScmsError
 from scms.recall.vector_checks import decoded
 from scms.store import queries
 from scms.text import content_hash
@@ -107,7 +108,7 @@ class EmbeddingWorker:
                 vectors.update(zip(missing, encoded))
                 try:
                     self._store(list(missing), encoded)
-                except sqlite3.Error as err:  # only a cache: the vectors are indexed all the same
+                except (sqlite3.Error, ScmsError) as err:  # only a cache (a read-only store too): indexed all the same
                     log.warning("could not cache %d embeddings (%s); they are embedded again when needed",
                                 len(missing), err)
             removes = [pattern_id for pattern_id, (tier, _) in wanted.items() if tier == "archive"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
 import threading
@@ -71,13 +72,36 @@ class Database:
         self._readers: list[tuple[sqlite3.Connection, threading.RLock]] = []
         self._readers_lock = threading.Lock()
         self._closed = False
+        # a workspace SCMS cannot write (a read-only checkout or mount): its store is read as it is, and every
+        # write says why it cannot be made
+        self.read_only = path.exists() and not (os.access(path.parent, os.W_OK) and os.access(path, os.W_OK))
+        self._target: str | Path = f"file:{path}?mode=ro&immutable=1" if self.read_only else path
         try:
-            self.conn = sqlite3.connect(path, isolation_level=None, timeout=10.0, check_same_thread=False)
+            self._open(path)
+        except StoreError as err:  # a read-only file system says so only when written (even to root)
+            if self.read_only or not path.exists() or not _read_only_error(err.__cause__):
+                raise
+            for conn in [getattr(self, "conn", None), *(reader[0] for reader in self._readers)]:
+                if conn is not None:
+                    conn.close()
+            self._readers, self._local = [], threading.local()
+            self.read_only, self._target = True, f"file:{path}?mode=ro&immutable=1"
+            self._open(path)
+
+    def _open(self, path: Path) -> None:
+        try:
+            self.conn = sqlite3.connect(self._target, isolation_level=None, timeout=10.0, check_same_thread=False,
+                                        uri=self.read_only)
             self._check_version()
-            self.conn.execute("PRAGMA journal_mode = WAL")
-            self.conn.execute("PRAGMA synchronous = FULL")
+            if not self.read_only:
+                self.conn.execute("PRAGMA journal_mode = WAL")
+                self.conn.execute("PRAGMA synchronous = FULL")
             self.conn.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
-            self._migrate()
+            if self.read_only and self.version < SCHEMA_VERSION:
+                raise StoreError(f"{path} was written by an older SCMS and its folder is read-only, so it cannot "
+                                 "be brought up to date; make .scms/ writable")
+            if not self.read_only:
+                self._migrate()
             self._reader()  # the opening thread's, now: a store that cannot be read fails here
         except sqlite3.OperationalError as err:
             if "locked" in str(err) or "busy" in str(err):
@@ -111,6 +135,9 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction that holds the database's write lock from its start (BEGIN IMMEDIATE)."""
+        if self.read_only:
+            raise StoreError(f"{self.path.parent} is read-only: SCMS shows and recalls the patterns stored there but "
+                             "cannot change them. Make the folder writable to remember, accept or promote")
         with self._lock:
             self._begin()
             try:
@@ -159,7 +186,8 @@ class Database:
             with self._readers_lock:
                 if self._closed:
                     raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
-                conn = sqlite3.connect(self.path, isolation_level=None, timeout=10.0, check_same_thread=False)
+                conn = sqlite3.connect(self._target, isolation_level=None, timeout=10.0, check_same_thread=False,
+                                       uri=self.read_only)
                 conn.execute("PRAGMA query_only = ON")
                 conn.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
                 reader = self._local.reader = (conn, threading.RLock())
@@ -175,6 +203,11 @@ class Database:
                 with lock:
                     conn.close()
             self.conn.close()
+
+
+def _read_only_error(err: BaseException | None) -> bool:
+    return isinstance(err, sqlite3.OperationalError) and any(
+        words in str(err) for words in ("readonly", "read-only", "unable to open database file"))
 
 
 def is_damage(err: BaseException | None) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -61,8 +62,9 @@ class Workspace:
         _refuse_links(scms_dir)
         try:
             scms_dir.mkdir(exist_ok=True)
-            (scms_dir / "patterns").mkdir(exist_ok=True)
-            _keep_ignored(scms_dir / ".gitignore")
+            if os.access(scms_dir, os.W_OK):  # else a read-only store, read as it is (see Database)
+                (scms_dir / "patterns").mkdir(exist_ok=True)
+                _keep_ignored(scms_dir / ".gitignore")
         except OSError as err:
             raise StoreError(f"cannot create {scms_dir}: {err.strerror or err}") from None
         database, notices = open_store(scms_dir / "scms.db")

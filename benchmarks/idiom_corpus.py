@@ -19,6 +19,7 @@ import importlib.metadata
 import importlib.util
 import json
 import random
+import re
 import shutil
 import subprocess
 from collections import Counter
@@ -41,6 +42,8 @@ MAX_CLUSTERS = 80  # per project
 DISTRACTORS = 110  # per project
 NEAR = 0.5  # share of them from the files the patterns and queries are in (code that shares their vocabulary)
 SEED = 15
+COPY = 0.7  # identifier Jaccard at which two members count as copies of each other
+_IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 SKIP_DIRS = {"tests", "test", "testing", "__tests__", "vendor", "_vendor", "locales", "node_modules", "examples"}
 
 
@@ -196,6 +199,24 @@ def mine(project: Project, syntax: Syntax) -> tuple[list[Unit], int]:
     return found, files
 
 
+class _Names:
+    """Identifiers of units, read from the installed files (each file read once)."""
+
+    def __init__(self) -> None:
+        self._lines: dict[str, list[str]] = {}
+        self._names: dict[Unit, set[str]] = {}
+
+    def of(self, unit: Unit) -> set[str]:
+        if unit not in self._names:
+            if unit.file not in self._lines:
+                top, rest = unit.file.split("/", 1)
+                base = SITE if top == "site-packages" else NPM / "node_modules"
+                self._lines[unit.file] = (base / rest).read_text(encoding="utf-8").split("\n")
+            code = "\n".join(self._lines[unit.file][unit.start - 1:unit.end])
+            self._names[unit] = {w for w in _IDENT.findall(code) if len(w) >= 2}
+        return self._names[unit]
+
+
 def _keys(unit: Unit, common: set[str]) -> list[str]:
     keys = [f"shape:{unit.shape}"]
     apis = [name for name in unit.calls if name not in common]
@@ -208,7 +229,14 @@ def _overlaps(unit: Unit, spans: dict[str, list[tuple[int, int]]]) -> bool:
     return any(unit.start <= e and s <= unit.end for s, e in spans.get(unit.file, ()))
 
 
-def clusters_of(project: Project, units: list[Unit], rng: random.Random) -> tuple[list[Cluster], list[Unit]]:
+def _copy(a: set[str], b: set[str]) -> bool:
+    """Near copies (most identifiers shared): finding one from the other is not recalling an idiom."""
+    return len(a & b) >= COPY * max(1, len(a | b))
+
+
+def clusters_of(project: Project, units: list[Unit], rng: random.Random,
+                names=lambda unit: set()) -> tuple[list[Cluster], list[Unit]]:
+    """`names(unit)`: the unit's identifiers (members that are near copies of each other are not both used)."""
     called = Counter(name for unit in units for name in set(unit.calls))
     common = {name for name, n in called.items() if n > COMMON_CALLS * len(units)}
     groups: dict[str, list[Unit]] = {}
@@ -228,7 +256,7 @@ def clusters_of(project: Project, units: list[Unit], rng: random.Random) -> tupl
         members: list[Unit] = []
         for unit in rng.sample(groups[key], len(groups[key])):
             if not _overlaps(unit, spans) and not any(unit.file == m.file and unit.start <= m.end and m.start <= unit.end
-                                                      for m in members):
+                                                      or _copy(names(unit), names(m)) for m in members):
                 members.append(unit)
             if len(members) == MAX_MEMBERS:
                 break
@@ -261,7 +289,7 @@ def build(log=print) -> Corpus:
     clusters, distractors, versions, counts = [], [], {}, {}
     for project in PROJECTS:
         units, files = mine(project, syntax)
-        found, others = clusters_of(project, units, random.Random(f"{SEED}:{project.name}"))
+        found, others = clusters_of(project, units, random.Random(f"{SEED}:{project.name}"), _Names().of)
         versions[project.name] = version(project)
         counts[project.name] = {"files": files, "units": len(units), "clusters": len(found),
                                 "queries": sum(len(c.held_out) for c in found),

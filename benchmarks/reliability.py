@@ -959,3 +959,370 @@ def held_lock(hold_s: float, root: Path | None = None) -> dict[str, Any]:
             editor.shutdown()
             agent.stop()
         return answers
+
+
+# --- fuzzed input: hypothesis-generated LSP requests, documents and MCP tool calls ---------------------------
+
+COMMANDS = ["scms.remember", "scms.accept", "scms.reject", "scms.promote", "scms.promoteEligible", "scms.demote",
+            "scms.forget", "scms.restore", "scms.reanchor", "scms.saveShape", "scms.dismissShape", "scms.update",
+            "scms.list", "scms.recall", "scms.export", "scms.import", "scms.closeSession", "scms.status"]
+TOOLS = ["search_patterns", "get_pattern", "add_candidate", "record_use", "list_patterns", "session_report"]
+ODD = ["\ud800", "\udfff", "\ud83d", "\u2028", "\u2029", "\r", "\r\n", "\n", "\x00", "\x85", "\x0c", "\x1c",
+       "\ufeff", "\U0001f600", "é", "\t", "\x7f", "\u202e", "`", "```", "---", "<<<<<<< ", "\\", '"', "'", "$(", "%",
+       "%2e%2e/", "../", "/", "\uffff"]
+
+
+def _one_of_values(st: Any, values: list[Any]) -> Any:
+    """One of these (large) values, without putting them in the strategy's repr."""
+    return st.integers(0, len(values) - 1).map(values.__getitem__)
+
+
+def _odd_text(st: Any, max_size: int = 40) -> Any:
+    """Text with the characters that break things: lone surrogates, line separators, NUL, BOM, backticks."""
+    piece = st.one_of(st.text(max_size=8), st.sampled_from(ODD))
+    return st.lists(piece, max_size=max_size).map("".join)
+
+
+@dataclass
+class FuzzFigures:
+    front_end: str
+    requests: int = 0  # messages that want an answer (with a valid id)
+    notifications: int = 0  # documents opened, changed, saved, closed; other notifications
+    raw: int = 0  # frames with no valid request in them (not JSON, not an object, an odd id): no answer owed
+    answered: int = 0
+    results: int = 0
+    errors: Counter = field(default_factory=Counter)  # by JSON-RPC code, or "tool error" for MCP
+    internal: list[str] = field(default_factory=list)  # the smallest case for each distinct internal error
+    unanswered: list[str] = field(default_factory=list)  # the smallest case for each kind of request not answered
+    popups: int = 0
+    popup_cases: list[str] = field(default_factory=list)
+    deaths: int = 0
+    death_cases: list[str] = field(default_factory=list)
+    raw_answered: int = 0  # of the raw frames, those answered anyway (a parse error, id null)
+    seconds: float = 0.0
+    _smallest: dict[str, str] = field(default_factory=dict)
+
+    def note(self, kind: str, key: str, case: str) -> None:
+        """Keep, for each distinct problem, the shortest case that showed it."""
+        slot = f"{kind}:{key}"
+        known = self._smallest.get(slot)
+        if known is None or len(case) < len(known):
+            self._smallest[slot] = case
+        target = {"internal": self.internal, "unanswered": self.unanswered, "popup": self.popup_cases,
+                  "death": self.death_cases}[kind]
+        target[:] = [v for k, v in sorted(self._smallest.items()) if k.startswith(kind + ":")]
+
+    @property
+    def problems(self) -> int:
+        return len(self.internal) + len(self.unanswered) + self.popups + self.deaths
+
+
+def _show(value: Any, limit: int = 600) -> str:
+    text = json.dumps(value, ensure_ascii=True) if not isinstance(value, bytes) else repr(value)
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text):,} characters)"
+
+
+class Fuzzer:
+    """Sends each generated case to a long-lived server and checks what came back; a dead server is counted,
+    its case kept, and a new one started."""
+
+    def __init__(self, root: Path, front_end: str, answer_s: float = 15.0) -> None:
+        self.root, self.front_end, self.answer_s = root, front_end, answer_s
+        self.figures = FuzzFigures(front_end)
+        self.server: Lsp | Mcp = self._start()
+        self.seen_popups = 0
+
+    def _start(self) -> Lsp | Mcp:
+        if self.front_end == "lsp":
+            server: Lsp | Mcp = Lsp(self.root)
+            server.command("scms.status", {}, timeout=60)
+        else:
+            server = Mcp(self.root)
+        return server
+
+    def close(self) -> None:
+        self.server.shutdown() if isinstance(self.server, Lsp) else self.server.stop()
+
+    def case(self, messages: list[tuple[str, Any]]) -> None:
+        """One case: a list of ("request", message dict) / ("notify", message dict) / ("raw", body bytes)."""
+        shown = _show([m if kind != "raw" else m.decode("utf-8", "replace") for kind, m in messages])
+        waiting = []
+        try:
+            for kind, message in messages:
+                if kind == "raw":
+                    self.figures.raw += 1
+                    self.server.write_raw(self.server._frame(message))
+                    continue
+                if kind == "notify":
+                    self.figures.notifications += 1
+                    self.server.write(message)
+                    continue
+                message = {**message, "id": self.server.new_id()}
+                self.figures.requests += 1
+                self.server.write(message)
+                waiting.append(message)
+            for message in waiting:
+                answer = self.server.answer(message["id"], self.answer_s)
+                self._check(message, answer, shown)
+        except ServerDied:
+            pass
+        if not self.server.alive or self.server.proc.poll() is not None:
+            self.figures.deaths += 1
+            self.figures.note("death", str(self.server.proc.poll()), shown)
+            self.server.kill()
+            self.server = self._start()
+            self.seen_popups = 0
+        elif isinstance(self.server, Lsp):
+            popups = self.server.popups()
+            if len(popups) > self.seen_popups:
+                self.figures.popups += len(popups) - self.seen_popups
+                for popup in popups[self.seen_popups:]:
+                    self.figures.note("popup", str(popup.get("message", ""))[:80], shown)
+                self.seen_popups = len(popups)
+        self.figures.raw_answered += len(self.server._answers)  # answers to no request of ours (id null, …)
+        self.server._answers.clear()
+
+    def _check(self, message: dict[str, Any], answer: dict[str, Any] | None, shown: str) -> None:
+        method = str(message.get("method"))
+        if answer is None:
+            self.figures.note("unanswered", method, shown)
+            return
+        self.figures.answered += 1
+        if "error" in answer:
+            error = answer["error"]
+            code = error.get("code") if isinstance(error, dict) else None
+            self.figures.errors[str(code)] += 1
+            text = str(error.get("message", "")) if isinstance(error, dict) else str(error)
+            if code == INTERNAL_ERROR or re.search(r"failed: \w*(Error|Exception)\b", text):
+                self.figures.note("internal", f"{method} {code} {text[:60]}", shown)
+            return
+        self.figures.results += 1
+        if self.front_end == "mcp" and method == "tools/call":
+            result = answer.get("result") or {}
+            if result.get("isError"):
+                self.figures.errors["tool error"] += 1
+                text = " ".join(c.get("text", "") for c in result.get("content", []) if isinstance(c, dict))
+                if re.search(r"failed: \w*(Error|Exception)\b", text):
+                    self.figures.note("internal", f"{message['params'].get('name')} {text[:80]}", shown)
+
+
+def lsp_strategy(root: Path, pattern_ids: list[str]) -> Any:
+    """Cases for the language server: hovers, code actions and commands with random and malformed params,
+    documents with odd text, and raw frames pygls cannot parse."""
+    from hypothesis import strategies as st
+
+    files = sorted((root / "src").rglob("*.py"))
+    good_uris = [p.as_uri() for p in files[:4]] + [(root / "scratch.py").as_uri()]
+    odd_uris = ["file:///etc/passwd", "untitled:x", "untitled:Untitled-1", "file://host/x", "file:", "", "file://",
+                f"{root.as_uri()}/src/../../outside.py", f"{root.as_uri()}/../x.py", (root / "src").as_uri(),
+                root.as_uri(), "file:///dev/zero", "file:///proc/self/environ", "http://example.com/a.py",
+                "file:///%00", "file:///C:/x.py", f"{root.as_uri()}/nope.py", "vscode-notebook-cell:/x#1",
+                f"{root.as_uri()}/src/%2e%2e/%2e%2e/outside.py", "\ud800"]
+    odd_uris.append("file:///" + "a" * 5000)
+    uri = st.one_of(st.sampled_from(good_uris), _one_of_values(st, odd_uris), _odd_text(st, 10))
+    number = st.one_of(st.integers(0, 3000), st.sampled_from([-1, 2**31 - 1, 2**31, 2**53, 10**30, -2**63]),
+                       st.floats(allow_nan=False, allow_infinity=False, width=32))
+    leaf = st.one_of(st.none(), st.booleans(), number, _odd_text(st, 6), _one_of_values(st, ["x" * 100_000]))
+    anything = st.recursive(leaf, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                          st.dictionaries(st.text(max_size=6), inner, max_size=4)),
+                            max_leaves=8)
+    position = st.fixed_dictionaries({"line": number, "character": number})
+    rng = st.fixed_dictionaries({"start": position, "end": position})
+    pid = st.one_of(st.sampled_from(pattern_ids or ["deadbeef"]), _odd_text(st, 6), st.just(""),
+                    _one_of_values(st, ["x" * 100_000]), number)
+
+    def mutated(base: Any) -> Any:
+        """The well-formed shape, or with a field dropped, a field's type changed, an extra field, or replaced."""
+        def change(d: dict, how: str, which: int, data: Any) -> Any:
+            d = dict(d)
+            keys = sorted(d)
+            if how == "drop" and keys:
+                d.pop(keys[which % len(keys)])
+            elif how == "retype" and keys:
+                d[keys[which % len(keys)]] = data if not isinstance(data, type(d[keys[which % len(keys)]])) else [data]
+            elif how == "extra":
+                d["bogus"] = data
+            elif how == "whole":
+                return data
+            return d
+        return st.one_of(
+            base, st.tuples(base, st.sampled_from(["drop", "retype", "extra", "whole", "keep"]), st.integers(0, 9),
+                            anything).map(lambda t: change(*t) if isinstance(t[0], dict) else t[3]))
+
+    text_doc = st.fixed_dictionaries({"uri": uri})
+    hover = mutated(st.fixed_dictionaries({"textDocument": text_doc, "position": position}))
+    diagnostic = st.fixed_dictionaries({
+        "range": rng, "message": _odd_text(st, 4), "source": st.sampled_from(["SCMS", "other"]),
+        "code": st.sampled_from(["scms.recalled", "scms.shape", "scms.failure", "x"]),
+        "data": st.one_of(anything, st.fixed_dictionaries({
+            "kind": st.sampled_from(["recalled", "failure", "shape", "x"]), "patternId": pid, "range": rng,
+            "title": _odd_text(st, 6), "shape": st.one_of(_odd_text(st, 6), number)}))})
+    code_action = mutated(st.fixed_dictionaries({
+        "textDocument": text_doc, "range": rng,
+        "context": st.fixed_dictionaries({"diagnostics": st.lists(diagnostic, max_size=3)})}))
+    fields = {
+        "patternId": pid, "uri": uri, "range": rng, "position": position, "title": _odd_text(st, 20),
+        "note": st.one_of(_odd_text(st, 20), _one_of_values(st, ["n" * 30_000])), "kind": st.sampled_from(
+            ["pattern", "convention", "anti_pattern", "failure", "recipe", ""]),
+        "tags": st.lists(_odd_text(st, 4), max_size=25), "tier": st.sampled_from(["session", "validated", "archive",
+                                                                                   "gold"]),
+        "text": st.one_of(_odd_text(st, 30), _one_of_values(st, ["def f():\n    return 1\n" * 20_000])),
+        "limit": number, "targets": st.lists(st.sampled_from(["workspace_rules", "cursor", "copilot", "agents",
+                                                              "claude", "vim", ""]), max_size=6),
+        "paths": st.lists(st.sampled_from(["/etc", "/etc/passwd", "..", "../outside", "src", "src/json",
+                                           "file:///etc/hosts", "", "\x00", "~/.ssh", "/dev/zero", "nope"]),
+                          max_size=3),
+        "shape": st.one_of(_odd_text(st, 8), _one_of_values(st, ["0" * 64])), "reason": _odd_text(st, 10),
+    }
+    argument = st.one_of(st.dictionaries(st.sampled_from(sorted(fields)), st.none(), max_size=5).flatmap(
+        lambda keys: st.fixed_dictionaries({k: fields[k] for k in keys})), anything)
+    execute = mutated(st.fixed_dictionaries({
+        "command": st.one_of(st.sampled_from(COMMANDS), _odd_text(st, 8)),
+        "arguments": st.one_of(st.lists(argument, max_size=2), anything)}))
+
+    def request(method: str, params: Any) -> tuple[str, Any]:
+        return "request", {"jsonrpc": "2.0", "method": method, "params": params}
+
+    requests = st.one_of(
+        st.tuples(st.just("textDocument/hover"), hover),
+        st.tuples(st.just("textDocument/codeAction"), code_action),
+        st.tuples(st.just("workspace/executeCommand"), execute),
+        st.tuples(st.sampled_from(["textDocument/completion", "textDocument/definition", "scms/bogus", "",
+                                   "$/x", "workspace/symbol", "textDocument/hover"]), anything),
+    ).map(lambda t: [request(*t)])
+    no_params = st.sampled_from(["textDocument/hover", "textDocument/codeAction", "workspace/executeCommand"]).map(
+        lambda method: [("request", {"jsonrpc": "2.0", "method": method})])
+
+    big = ["x" * 300_000 + "\n", "def f():\n    return 1\n" * 300_000, "\x00" * 10_000, "\ud800\n" * 1000,
+           "a\u2028b\rc\r\nd\x85e\n" * 5000]
+    doc_text = st.one_of(_odd_text(st, 60), _one_of_values(st, [(root / "src" / "shutil.py").read_text()]),
+                         _one_of_values(st, big))
+    doc_uri = st.one_of(st.sampled_from(good_uris), _one_of_values(st, odd_uris))
+    change = st.one_of(st.fixed_dictionaries({"text": doc_text}),
+                       st.fixed_dictionaries({"range": rng, "text": _odd_text(st, 10)}), anything)
+
+    @st.composite
+    def document(draw: Any) -> list[tuple[str, Any]]:
+        target = draw(doc_uri)
+        notify = lambda method, params: ("notify", {"jsonrpc": "2.0", "method": method, "params": params})
+        messages = [notify("textDocument/didOpen", draw(mutated(st.fixed_dictionaries({"textDocument": (
+            st.fixed_dictionaries({"uri": st.just(target), "languageId": st.sampled_from(["python", "x", ""]),
+                                   "version": number, "text": doc_text}))}))))]
+        for _ in range(draw(st.integers(0, 2))):
+            messages.append(notify("textDocument/didChange", draw(mutated(st.fixed_dictionaries({
+                "textDocument": st.fixed_dictionaries({"uri": st.just(target), "version": number}),
+                "contentChanges": st.lists(change, max_size=3)})))))
+        line = draw(st.one_of(st.integers(0, 40), number))
+        messages.append(request("textDocument/hover", {"textDocument": {"uri": target},
+                                                       "position": {"line": line, "character": 4}}))
+        if draw(st.booleans()):
+            messages.append(request("textDocument/codeAction", {
+                "textDocument": {"uri": target}, "range": {"start": {"line": 0, "character": 0},
+                                                           "end": {"line": line, "character": 0}},
+                "context": {"diagnostics": []}}))
+        if draw(st.booleans()):
+            messages.append(request("workspace/executeCommand", {"command": "scms.remember", "arguments": [
+                {"uri": target, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 2, "character": 0}}}]}))
+        if draw(st.booleans()):
+            messages.append(notify("textDocument/didSave", {"textDocument": {"uri": target}}))
+        messages.append(notify("textDocument/didClose", draw(mutated(st.fixed_dictionaries({
+            "textDocument": st.fixed_dictionaries({"uri": st.just(target)})})))))
+        return messages
+
+    raw_body = st.one_of(
+        st.sampled_from([b"{", b"not json", b"", b"[]", b"5", b"null", b'"x"', b"{}", b'{"jsonrpc":"2.0"}',
+                         b'{"jsonrpc":"2.0","id":1}', b'{"jsonrpc":"1.0","id":1,"method":"textDocument/hover"}',
+                         b'{"jsonrpc":"2.0","id":1.5,"method":"textDocument/hover","params":{}}',
+                         b'{"jsonrpc":"2.0","id":null,"method":"textDocument/hover","params":{}}',
+                         b'{"jsonrpc":"2.0","id":{},"method":"workspace/executeCommand","params":{}}',
+                         b'{"jsonrpc":"2.0","id":true,"method":"textDocument/hover"}',
+                         b'{"jsonrpc":"2.0","method":5,"id":"x"}', b'[{"jsonrpc":"2.0","method":"x","id":1}]',
+                         b'{"jsonrpc":"2.0","id":1,"method":"textDocument/hover","params":{}}garbage',
+                         b'{"jsonrpc":"2.0","method":"textDocument/didOpen","params":{"textDocument":{}}}',
+                         b'{"jsonrpc":"2.0","method":"textDocument/didChange","params":5}',
+                         b'{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":"nope"}}',
+                         b'{"jsonrpc":"2.0","method":"$/cancelRequest","params":{}}',
+                         b'{"jsonrpc":"2.0","method":"workspace/didChangeWatchedFiles","params":{"changes":[{}]}}',
+                         b'{"jsonrpc":"2.0","id":999999,"result":{}}', b'{"jsonrpc":"2.0","id":"z","error":{}}',
+                         b"\xff\xfe\x00"]), _one_of_values(st, [b'{"a":' * 5000 + b"1" + b"}" * 5000]),
+        st.binary(max_size=40))
+    raw = st.lists(raw_body, min_size=1, max_size=2).map(lambda bodies: [("raw", b) for b in bodies])
+    return st.one_of(requests, requests, requests, no_params, document(), raw)
+
+
+def mcp_strategy(root: Path, pattern_ids: list[str], surrogates: bool = False) -> Any:
+    """Tool calls of the six tools and unknown ones, with random and edge arguments; requests without params.
+    Lone surrogates (valid JSON escapes) only when asked: the MCP SDK cannot parse them (see the report)."""
+    from hypothesis import strategies as st
+
+    odd = [c for c in ODD if surrogates or not ("\ud800" <= c[0] <= "\udfff")]
+    text = st.lists(st.one_of(st.text(max_size=8), st.sampled_from(odd)), max_size=20).map("".join)
+    number = st.one_of(st.integers(-3, 200), st.sampled_from([0, 2**31, 10**20, -2**63]),
+                       st.floats(allow_nan=False, allow_infinity=False))
+    leaf = st.one_of(st.none(), st.booleans(), number, text)
+    anything = st.recursive(leaf, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                          st.dictionaries(st.text(max_size=6), inner, max_size=4)),
+                            max_leaves=8)
+    files = ["src/shutil.py", "src/json/decoder.py", "/etc/passwd", "../outside.py", "src/../../x.py",
+             str(root / "src" / "shutil.py"), "src", "", "nope.py", "src/shutil.py\x00", "~/.bashrc", "/dev/zero",
+             "file:///etc/passwd", "C:\\Windows\\win.ini", ".scms/scms.db", ".scms/patterns"]
+    fields = {
+        "query": st.one_of(text, _one_of_values(st, ["def copyfileobj(fsrc, fdst):\n" * 5_000, "q" * 100_001])),
+        "file": st.one_of(st.sampled_from(files), text), "language": st.one_of(st.sampled_from(
+            ["python", "typescript", "", "x" * 41]), text), "k": number,
+        "tier": st.sampled_from(["session", "validated", "archive", "gold", ""]),
+        "pattern_id": st.one_of(st.sampled_from(pattern_ids or ["deadbeef"]), text, st.just("x" * 65), number),
+        "title": st.one_of(text, st.just("t" * 201), st.just("   ")),
+        "note": st.one_of(text, _one_of_values(st, ["n" * 20_001])),
+        "code": st.one_of(text, _one_of_values(st, ["c" * 100_001]), st.just("x = 1\n")),
+        "start_line": number, "end_line": number, "outcome": st.sampled_from(["worked", "failed", "maybe", ""]),
+        "reason": text, "kind": st.sampled_from(["pattern", "convention", "anti_pattern", "failure", "recipe"]),
+        "tags": st.one_of(st.lists(text, max_size=22), text),
+    }
+    arguments = st.one_of(
+        st.dictionaries(st.sampled_from(sorted(fields)), st.none(), max_size=6).flatmap(
+            lambda keys: st.fixed_dictionaries({k: fields[k] for k in keys})),
+        st.dictionaries(st.sampled_from(sorted(fields)), anything, max_size=4), anything)
+    name = st.one_of(st.sampled_from(TOOLS), st.sampled_from(TOOLS), text)
+    call = st.tuples(name, arguments).map(lambda t: [("request", {
+        "jsonrpc": "2.0", "method": "tools/call", "params": {"name": t[0], "arguments": t[1]}})])
+    odd_params = st.one_of(anything, st.fixed_dictionaries({"name": anything})).map(lambda p: [("request", {
+        "jsonrpc": "2.0", "method": "tools/call", "params": p})])
+    others = st.tuples(st.sampled_from(["resources/read", "prompts/get", "resources/list", "tools/list", "x/y",
+                                        "completion/complete"]), anything).map(lambda t: [("request", {
+                                            "jsonrpc": "2.0", "method": t[0], "params": t[1]})])
+    return st.one_of(call, call, call, call, odd_params, others)
+
+
+def fuzz(front_end: str, cases: int, seed: int = 16, root: Path | None = None,
+         surrogates: bool = False) -> FuzzFigures:
+    """`cases` hypothesis-generated cases against one server (a new one after a death); the figures."""
+    from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, settings
+
+    with tempfile.TemporaryDirectory(prefix=f"scms-fuzz-{front_end}-") as scratch:
+        workspace = project(root or Path(scratch) / "project")
+        places = contexts(workspace)
+        pattern_ids = []
+        for name, line in places[:60:12]:
+            made = cli(workspace, "remember", f"src/{name}:{line + 1}-{line + 5}")
+            pattern_ids.append(json.loads(made.stdout)["id"])
+        cli(workspace, "promote", pattern_ids[0])
+        (workspace.parent / "outside.py").write_text("SECRET = 'outside the workspace'\n")
+        strategy = (lsp_strategy(workspace, pattern_ids) if front_end == "lsp"
+                    else mcp_strategy(workspace, pattern_ids, surrogates))
+        fuzzer = Fuzzer(workspace, front_end)
+        started = time.monotonic()
+
+        @hypothesis_seed(seed)
+        @settings(max_examples=cases, database=None, deadline=None, phases=[Phase.generate],
+                  suppress_health_check=list(HealthCheck))
+        @given(strategy)
+        def probe(messages: list[tuple[str, Any]]) -> None:
+            fuzzer.case(messages)
+
+        try:
+            probe()
+        finally:
+            fuzzer.close()
+        fuzzer.figures.seconds = time.monotonic() - started
+        return fuzzer.figures

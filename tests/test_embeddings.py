@@ -257,3 +257,33 @@ def test_an_explicit_recall_goes_before_the_background_embedding(memory: Memory,
     idle = [timed(query + f"\n# idle {number}") for number, query in enumerate(queries[4:])]
     ratio = sorted(busy)[len(busy) // 2] / sorted(idle)[len(idle) // 2]
     assert ratio < 3, f"busy recalls took {ratio:.1f}× the idle ones ({busy} against {idle})"
+
+
+def test_damaged_vectors_are_rebuilt_not_ranked(memory: Memory, root: Path):
+    """An index file or a cached embedding holding any numbers (similarity 1.8e37 ranked junk first, once):
+    what is loaded is checked (finite, unit length), and what fails is embedded again."""
+    import faiss
+    import numpy as np
+    import sqlite3
+
+    memory._engine.save()
+    index_file = root / ".scms/index/all-MiniLM-L6-v2/session.faiss"
+    saved = faiss.read_index(str(index_file))
+    ids = faiss.vector_to_array(saved.id_map)
+    damaged = faiss.IndexIDMap2(faiss.IndexFlatIP(saved.d))
+    vectors = faiss.downcast_index(saved.index).reconstruct_n(0, saved.ntotal)
+    damaged.add_with_ids(vectors * np.float32(1e18), ids)
+    faiss.write_index(damaged, str(index_file))
+    memory.close()
+    conn = sqlite3.connect(root / ".scms" / "scms.db")
+    conn.execute("UPDATE embeddings SET vector = ?", (np.full(384, 1e30, dtype=np.float32).tobytes(),))
+    conn.commit()
+    conn.close()
+    again = Memory.open(root, EMBEDDINGS_ONLY)
+    try:
+        again.start_model()
+        assert any("damaged vectors" in notice for notice in again._engine.notices)
+        [best] = again.recall(again.list()[0].snippet, mode="embeddings", wait=True, limit=1)
+        assert best.embedding is not None and best.embedding <= 1.0001
+    finally:
+        again.close()

@@ -213,7 +213,7 @@ async function acceptFromCard(expectedUses, word, feedback) {
   const card = await hoverCard(word);
   await card.locator('a', { hasText: 'Accept' }).first().click();
   await until(`${expectedUses} accepted uses`, () => scmsState()[0]?.accepted_uses === expectedUses);
-  log(`accepted from the hover card: ${expectedUses} uses; the status bar: ${await statusMessage(feedback)}`);
+  log(`accepted from the hover card (${expectedUses} in all); the status bar: ${await statusMessage(feedback)}`);
 }
 
 let failed = false;

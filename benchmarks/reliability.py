@@ -974,7 +974,10 @@ ODD = ["\ud800", "\udfff", "\ud83d", "\u2028", "\u2029", "\r", "\r\n", "\n", "\x
 
 def _one_of_values(st: Any, values: list[Any]) -> Any:
     """One of these (large) values, without putting them in the strategy's repr."""
-    return st.integers(0, len(values) - 1).map(values.__getitem__)
+    def pick(index: int) -> Any:
+        return values[index]
+
+    return st.integers(0, len(values) - 1).map(pick)
 
 
 def _odd_text(st: Any, max_size: int = 40) -> Any:
@@ -1064,6 +1067,7 @@ class Fuzzer:
             for message in waiting:
                 answer = self.server.answer(message["id"], self.answer_s)
                 self._check(message, answer, shown)
+            self._sentinel()
         except ServerDied:
             pass
         if not self.server.alive or self.server.proc.poll() is not None:
@@ -1081,6 +1085,16 @@ class Fuzzer:
                 self.seen_popups = len(popups)
         self.figures.raw_answered += len(self.server._answers)  # answers to no request of ours (id null, …)
         self.server._answers.clear()
+
+    def _sentinel(self) -> None:
+        """A harmless request after each case: the server handles messages in order, so once it is answered,
+        whatever the case made the server send (a pop-up, an answer to a raw frame) has arrived."""
+        if isinstance(self.server, Lsp):
+            number = self.server.send("textDocument/hover", {"textDocument": {"uri": "untitled:sentinel"},
+                                                             "position": {"line": 0, "character": 0}})
+        else:
+            number = self.server.send("ping", {})
+        self.server.answer(number, self.answer_s)
 
     def _check(self, message: dict[str, Any], answer: dict[str, Any] | None, shown: str) -> None:
         method = str(message.get("method"))

@@ -25,7 +25,7 @@ def main() -> None:
     if DEMO.exists():
         shutil.rmtree(DEMO)
     (DEMO / "src").mkdir(parents=True)
-    for name in ("shutil.py", "textwrap.py"):
+    for name in ("shutil.py", "textwrap.py", "functools.py"):  # functools repeats a shape: discovery suggests it
         shutil.copy(STDLIB / name, DEMO / "src" / name)
     scms("remember", "src/shutil.py:189-199", "--title", "Copy file objects in fixed-size chunks",
          "--note", "Read length bytes at a time until read() returns nothing; never read a whole file.")

@@ -73,6 +73,13 @@ export class PatternActions {
     return after;
   }
 
+  async purge(p: Pattern): Promise<unknown> {
+    if (!(await this.confirm(say.confirmPurge(p)))) return undefined;
+    const result = await this.server.execute<{ storeRewritten: boolean }>('scms.purge', { patternId: p.id });
+    this.messages.info(say.purged(result));
+    return result;
+  }
+
   async restore(p: Pattern): Promise<Pattern> {
     const after = await this.server.execute<Pattern>('scms.restore', { patternId: p.id });
     this.messages.info(say.restored(after));
@@ -104,6 +111,7 @@ export class PatternActions {
       case 'scms.promote': return this.promote(await this.get(argument.patternId));
       case 'scms.demote': return this.demote(await this.get(argument.patternId));
       case 'scms.forget': return this.forget(await this.get(argument.patternId));
+      case 'scms.purge': return this.purge(await this.get(argument.patternId));
       case 'scms.restore': return this.restore(await this.get(argument.patternId));
       case 'scms.reanchor': return this.reanchor(await this.get(argument.patternId));
       case 'scms.dismissShape': return this.dismissShape(argument);

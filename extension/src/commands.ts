@@ -80,6 +80,7 @@ export function registerCommands(context: vscode.ExtensionContext, server: Serve
   simple('scms.demotePattern', 'Demote', ['validated'], (p) => actions.demote(p));
   simple('scms.forgetPattern', 'Forget', ['session', 'validated'], (p) => actions.forget(p));
   simple('scms.restorePattern', 'Restore', ['archive'], (p) => actions.restore(p));
+  simple('scms.purgePattern', 'Purge', ['session', 'validated', 'archive'], (p) => actions.purge(p));
   simple('scms.reanchorPattern', 'Re-anchor', ['session', 'validated'], (p) => actions.reanchor(p));
   simple('scms.editPattern', 'Edit', ['session', 'validated', 'archive'], (p) => editPattern(server, messages, p));
 

@@ -108,6 +108,21 @@ export function confirmDemote(p: Pattern): Confirmation {
   };
 }
 
+export function confirmPurge(p: Pattern): Confirmation {
+  return {
+    message: `Purge ${quoted(p)} for good?`,
+    detail: 'For a pattern remembered by mistake (a secret in it): its title, note, snippet and evidence are taken out of '
+      + 'every event in .scms/ and replaced by hashes, its file and rule files follow, and it cannot be restored.',
+    action: 'Purge',
+  };
+}
+
+export function purged(result: { storeRewritten: boolean }): string {
+  return result.storeRewritten
+    ? 'SCMS: purged; nothing of it is left in .scms/.'
+    : 'SCMS: purged; another SCMS process still reads an old snapshot, whose pages leave the store when it next writes or closes.';
+}
+
 export function confirmForget(p: Pattern): Confirmation {
   const file = p.tier === 'validated'
     ? ` Its file ${p.file ?? 'in .scms/patterns/'} is deleted; git tracks that folder, so your team sees the deletion when you commit it.` : '';

@@ -30,6 +30,7 @@ def card(recalled: list[Recalled], uri: str, context_range: dict[str, Any]) -> s
         links = [command_link("Accept", "scms.accept", use), command_link("Reject here", "scms.reject", use)]
         if p.tier is Tier.SESSION:
             links.append(command_link("Promote", "scms.promote", {"patternId": p.id}))
+        links.append(command_link("Edit…", "scms.editPattern", {"patternId": p.id}))
         uses = f"{p.accepted_uses} accepted use" + ("" if p.accepted_uses == 1 else "s")
         by = f" · proposed by {_escape(' '.join(p.proposed_by.split()))} (agent)" if p.proposed_by else ""
         section = [f"**SCMS** · *{BADGES[p.tier]}* · {uses} · {p.kind.value.replace('_', '-')}{by}",
@@ -70,4 +71,5 @@ def _first_lines(snippet: str) -> str:
     lines = snippet.splitlines()
     if len(lines) <= SNIPPET_LINES:
         return snippet
-    return "\n".join(lines[:SNIPPET_LINES] + [f"… ({len(lines) - SNIPPET_LINES} more lines)"])
+    more = len(lines) - SNIPPET_LINES
+    return "\n".join(lines[:SNIPPET_LINES] + [f"… ({more} more line{'' if more == 1 else 's'})"])

@@ -127,15 +127,19 @@ def _reasons(pattern: Pattern, lexical: float, cosine: float | None, shared: lis
         reasons.append(f"similar in meaning (embedding cosine {cosine:.2f})")
     if shared:
         listed = ", ".join(f"`{t}`" for t in shared[:8]) + (" …" if len(shared) > 8 else "")
-        reasons.append(f"shares {len(shared)} terms with this code ({listed}); similarity {lexical:.2f}")
+        reasons.append(f"shares {_count(len(shared), 'term')} with this code ({listed}); similarity {lexical:.2f}")
     if exemplar is not None and exemplar > (cosine or 0.0):
         reasons.append(f"like code where it was accepted before (cosine {exemplar:.2f})")
     if shift is not None and abs(MODEL * shift) >= 0.01:
         reasons.append(f"memory model learned from accepts and rejects ({MODEL * shift:+.2f})")
     if pattern.tier is Tier.VALIDATED:
-        reasons.append(f"validated by the team ({pattern.accepted_uses} accepted uses)")
+        reasons.append(f"validated by the team ({_count(pattern.accepted_uses, 'accepted use')})")
     elif pattern.accepted_uses:
-        reasons.append(f"candidate with {pattern.accepted_uses} accepted uses")
+        reasons.append(f"candidate with {_count(pattern.accepted_uses, 'accepted use')}")
     else:
         reasons.append("new candidate, not used yet")
     return reasons
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")

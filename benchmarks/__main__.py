@@ -1,4 +1,4 @@
-"""`python -m benchmarks [lsp] [quality] [learning] [busy] [mcp]`: run the benchmarks and write their figures into docs/benchmarks.md."""
+"""`python -m benchmarks [lsp] [quality] [learning] [busy] [mcp] [discovery] [idioms]`: run the benchmarks and write their figures into docs/benchmarks.md."""
 
 from __future__ import annotations
 
@@ -313,9 +313,16 @@ def discovery() -> None:
     print(f"written to {path}")
 
 
+def idioms() -> None:
+    """Idiom recall and learning on projects from PyPI and npm, beside mem0 (needs the `bench` extra)."""
+    from benchmarks import idiom_report
+
+    idiom_report.run()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
-    parser.add_argument("which", nargs="*", default=[], help="lsp, busy, quality, learning, mcp, discovery (default: all)")
+    parser.add_argument("which", nargs="*", default=[], help="lsp, busy, quality, learning, mcp, discovery, idioms (default: all)")
     parser.add_argument("--busy-patterns", type=int, default=10_000, help="patterns in the busy-hover run")
     parser.add_argument("--busy-seconds", type=float, default=20.0)
     parser.add_argument("--hovers", type=int, default=1000)
@@ -337,6 +344,8 @@ def main() -> None:
         mcp(args.mcp_new)
     if not args.which or "discovery" in args.which:
         discovery()
+    if not args.which or "idioms" in args.which:
+        idioms()
     if not args.which or "lsp" in args.which:
         lsp(tuple(int(s) for s in args.sizes.split(",")), args.hovers, args.real)
 

@@ -59,8 +59,9 @@ def test_a_hostile_note_and_title_cannot_break_the_card_or_add_command_links():
                                                        ("python", "x = 1\n")]
     assert [t.type for t in tokens if t.type in ("hr", "html_block", "code_block")] == ["hr"]
     links = _links(tokens)
-    assert len(links) == 6 and all(link.startswith(("command:scms.accept?", "command:scms.reject?",
-                                                    "command:scms.promote?")) for link in links)
+    assert len(links) == 8 and all(link.startswith(("command:scms.accept?", "command:scms.reject?",
+                                                    "command:scms.promote?", "command:scms.editPattern?"))
+                                   for link in links)
     assert "victim" not in " ".join(links)
     start, end = (next(i for i, t in enumerate(tokens) if t.type == kind) for kind in ("blockquote_open",
                                                                                        "blockquote_close"))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import os
+import shutil
 import sysconfig
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,11 +24,24 @@ class Function:
 
 
 def link_stdlib(root: Path) -> None:
-    """Put the standard library inside a benchmark's workspace (a symlink): the store takes code only from
-    the workspace it belongs to."""
-    link = root / "stdlib"
-    if not link.is_symlink():
-        link.symlink_to(STDLIB, target_is_directory=True)
+    """Put the standard library's sources inside a benchmark's workspace (hard links where the file system
+    allows, else copies; not a symlink, which the store refuses as leaving the workspace)."""
+    target = root / "stdlib"
+    if (target / ".complete").exists():
+        return
+
+    def place(source: str, destination: str) -> None:
+        try:
+            os.link(source, destination)
+        except OSError:
+            shutil.copy2(source, destination)
+
+    def skipped(folder: str, names: list[str]) -> list[str]:
+        return [n for n in names if n in SKIP or n == "__pycache__"
+                or (not n.endswith(".py") and not os.path.isdir(os.path.join(folder, n)))]
+
+    shutil.copytree(STDLIB, target, ignore=skipped, copy_function=place, dirs_exist_ok=True, symlinks=False)
+    (target / ".complete").write_text("")
 
 
 def inside(root: Path, function: Function) -> Path:

@@ -4,12 +4,14 @@ idiom clusters.
 
 A unit is a function, method or compound statement as `scms.discover.shapes.units` finds it with tree-sitter.
 Units of one project share an idiom when they have the same syntax-tree shape with names, strings and
-numbers abstracted (a *shape* cluster), or call the same functions in the same order, at least three of them
-(a *calls* cluster). Each cluster of at least three distinct units (no two overlapping) gives one member
-remembered as the pattern, one or two held out (the queries) and the rest accepted. Distractors are other units
-of the same projects that share no idiom with a chosen cluster and overlap none of its members. Clusters are
-dealt into phases (a fixed order) round robin per project; the projects are split into those on which every
-weight and rate is chosen (`tune`) and those reported (`held-out`), never by function.
+numbers abstracted (a *shape* cluster), or call the same distinctive functions in the same order, at least two
+of them, a name that more than 5 % of the project's units call not counting (a *calls* cluster). Members are
+distinct: no two overlap, none holds another of its group, no two are near copies (sharing ≥ 80 % of their
+identifiers). Each cluster of at least three members gives one member remembered as the pattern, one or two
+held out (the queries) and the rest accepted. Distractors are other units of the same projects that share no
+idiom with a chosen cluster and overlap none of its members, half of them from the files the patterns and
+queries are in. Clusters are dealt into phases (a fixed order) round robin per project; the projects are split
+into those on which every weight and rate is chosen (`tune`) and those reported (`held-out`), never by function.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ PHASES = 5
 MIN_CALLS = 2  # distinctive called names a calls cluster shares, in order
 COMMON_CALLS = 0.05  # a name called by more of the project's units (len, isinstance, push…) is no API of an idiom
 MAX_MEMBERS = 6  # members used per cluster: 1 pattern, 1-2 held out, the rest accepted
-MAX_CLUSTERS = 80  # per project
+MAX_CLUSTERS = 120  # per project
 DISTRACTORS = 110  # per project
 NEAR = 0.5  # share of them from the files the patterns and queries are in (code that shares their vocabulary)
 SEED = 15
@@ -61,19 +63,21 @@ class Project:
         return "Python" if self.ecosystem == "pypi" else "TypeScript" if self.name in TYPESCRIPT else "JavaScript"
 
 
-TYPESCRIPT = {"rxjs", "zod"}
-# The split is by project, each side with Python and JS/TS projects; three and eslint were swapped (before any
-# weight was chosen) so that each side has about as many clusters.
+TYPESCRIPT = {"rxjs", "zod", "effect"}
+# The split is by project, each side with Python, TypeScript and JavaScript projects; three and eslint were swapped,
+# and webpack and effect added, before any weight was chosen, so that each side has about as many clusters.
 PROJECTS = (
     Project("rich", "pypi", "tune", ""),
     Project("networkx", "pypi", "tune", ""),
     Project("pydantic", "pypi", "tune", ""),
     Project("rxjs", "npm", "tune", "7.8.2", ("src",)),
     Project("three", "npm", "tune", "0.187.0", ("src",)),
+    Project("webpack", "npm", "tune", "5.107.1", ("lib",)),
     Project("jinja2", "pypi", "held-out", ""),
     Project("hypothesis", "pypi", "held-out", ""),
     Project("sympy", "pypi", "held-out", ""),
     Project("zod", "npm", "held-out", "4.6.7", ("src/v4",)),
+    Project("effect", "npm", "held-out", "3.19.0", ("src",)),
     Project("eslint", "npm", "held-out", "10.15.0", ("lib",)),
 )
 
@@ -256,8 +260,9 @@ def clusters_of(project: Project, units: list[Unit], rng: random.Random,
             break
         members: list[Unit] = []
         for unit in rng.sample(groups[key], len(groups[key])):
-            if not _overlaps(unit, spans) and not any(unit.file == m.file and unit.start <= m.end and m.start <= unit.end
-                                                      or _copy(names(unit), names(m)) for m in members):
+            if not _overlaps(unit, spans) and not any(
+                    unit.file == m.file and unit.start <= m.end and m.start <= unit.end or _copy(names(unit), names(m))
+                    for m in members):
                 members.append(unit)
             if len(members) == MAX_MEMBERS:
                 break

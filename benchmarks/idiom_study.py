@@ -17,11 +17,13 @@ import numpy as np
 
 from benchmarks.idiom_corpus import PHASES
 from benchmarks.idioms import LIMIT
+from scms.config import RetentionSettings
 from scms.learn.learner import Learner, Rule
 from scms.learn.service import REPLAY
 from scms.recall import ranking
 
 POOL = max(LIMIT * 4, 20)  # as ranking.recall's pool for `limit` results
+BASE_SESSION = RetentionSettings().base_session  # a candidate's base retention (days since an accept: ~0 here)
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,8 @@ class State:
         if keys is not None:
             own = np.maximum(own, np.where(np.isfinite(keys), self.cfg.ex_weight * keys, -np.inf))
         relevance = own + parts[..., 3] * w[..., 3] - penalty
-        prior = ranking.WEIGHTS["tier"] * 0.5 + ranking.WEIGHTS["retention"] * 0.6 * (self.counts + 1) / (self.counts + 2)
+        confidence = (self.counts + 1) / (self.counts + 2)  # a candidate's retention, as scms.store.retention has it
+        prior = ranking.WEIGHTS["tier"] * 0.5 + ranking.WEIGHTS["retention"] * BASE_SESSION * confidence
         score = ranking.WEIGHTS["relevance"] * relevance + prior
         return np.where(pool, score, -np.inf), parts
 
@@ -224,9 +227,11 @@ def experiments() -> list[tuple[str, Config]]:
     shipped = Config()
     return (grid("fusion and learning weights re-chosen", shipped, embedding=(0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0),
                  learned=(0.5, 1.0, 2.0))
-            + grid("memory model's rate and weight re-chosen", shipped, lr=(16.0, 48.0, 144.0), model=(0.25, 1.0, 2.0))
-            + grid("called APIs and identifiers as signals", shipped, calls=(0.0, 0.1, 0.2, 0.4),
-                   idents=(0.0, 0.1, 0.2, 0.4))
+            + grid("memory model's rate and weight re-chosen", shipped, lr=(16.0, 48.0, 144.0),
+                   model=(0.25, 1.0, 2.0, 4.0))
+            + grid("called APIs and identifiers as signals", shipped, calls=(0.0, 0.2, 0.4, 0.8),
+                   idents=(0.0, 0.2, 0.4, 0.8))
+            + grid("identifiers alone as a signal", shipped, idents=(0.1, 0.2, 0.4, 0.8))
             + grid("exemplars as full keys (lexical + embedding)", replace(shipped, exemplars="keys"),
                    ex_weight=(0.9, 1.0, 1.1, 1.25))
             + grid("calibrated exemplar score (absolute, above a floor)", replace(shipped, exemplars="floor"),
@@ -235,7 +240,7 @@ def experiments() -> list[tuple[str, Config]]:
                    neg_k=(1, 3))
             + grid("implicit negatives: negative exemplars", replace(shipped, negatives="exemplars"),
                    neg_k=(1, 3), neg_weight=(0.25, 0.5, 1.0))
-            + grid("fusion weights learned online from accepts", shipped, online=(0.01, 0.03, 0.1, 0.3))
+            + grid("fusion weights learned online from accepts", shipped, online=(0.03, 0.1, 0.3, 1.0))
             + grid("fast level in the session, consolidated at closure", shipped, fast_lr=(48.0, 144.0),
                    lr=(16.0, 48.0)))
 
@@ -260,24 +265,31 @@ def run(f, tune: np.ndarray, log=print) -> dict:
     base = area(replica, tune)
     tried: dict[str, list[tuple[Config, np.ndarray, float]]] = {}
     for name, cfg in experiments():
+        if name not in tried:
+            log(f"  trying {name} ({time.perf_counter() - started:.0f} s)")
         ranks, _ = simulate(f, cfg, shifts if learns_as_shipped(cfg) else None)
         tried.setdefault(name, []).append((cfg, ranks, area(ranks, tune)))
     best = {}
     for name, runs in tried.items():
         best[name] = max(runs, key=lambda r: r[2])
-        log(f"  {name}: tune {best[name][2]:.3f} (shipped {base:.3f}) with {describe(best[name][0])} "
-            f"({time.perf_counter() - started:.0f} s)")
+        log(f"  {name} ({len(runs)} settings): tune {best[name][2]:.3f} (shipped {base:.3f}) with "
+            f"{describe(best[name][0])}")
     helpful = sorted((n for n, run_ in best.items() if run_[2] > base + 0.005), key=lambda n: -best[n][2])
-    merged: dict = {}
-    for name in helpful:
-        for k, v in vars(best[name][0]).items():
-            if v != getattr(Config(), k) and k not in merged:
-                merged[k] = v
-    combined = None
-    if len(helpful) > 1:
-        cfg = replace(Config(), **merged)
+    combined, merged, joined = None, {}, []
+    for name in helpful:  # greedy, on tune: each helpful change joins if it touches other knobs and still helps
+        change = {k: v for k, v in vars(best[name][0]).items() if v != getattr(Config(), k)}
+        if combined is None:
+            combined, merged, joined = best[name], change, [name]
+            continue
+        if set(change) & set(merged):
+            continue
+        cfg = replace(Config(), **merged, **change)
         ranks, _ = simulate(f, cfg, shifts if learns_as_shipped(cfg) else None)
-        combined = (cfg, ranks, area(ranks, tune))
-        log(f"  combined ({describe(cfg)}): tune {combined[2]:.3f}")
+        if area(ranks, tune) > combined[2]:
+            combined, merged = (cfg, ranks, area(ranks, tune)), {**merged, **change}
+            joined.append(name)
+            log(f"  combined ({describe(cfg)}): tune {combined[2]:.3f}")
+    if len(joined) < 2:
+        combined = None
     return {"replica": replica, "base": base, "best": best, "helpful": helpful, "combined": combined,
             "configs": sum(len(r) for r in tried.values()), "seconds": time.perf_counter() - started}

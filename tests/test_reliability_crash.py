@@ -33,8 +33,6 @@ def test_sigkill_mid_operation_loses_nothing_acknowledged(front_end: str, tmp_pa
     assert figures.files_checked > 0  # there were validated files to compare
 
 
-@pytest.mark.xfail(strict=True, reason="atomic_write's temp file (.NAME.PID.TID.HEX.tmp) that a SIGKILL leaves in a "
-                   "rule folder is never removed, and outside .scms/ no .gitignore hides it from git")
 def test_a_temp_file_left_by_a_killed_export_is_cleaned_up(tmp_path: Path):
     """The crash runs find these after a kill mid-export (e.g. `.github/instructions/.scms-….instructions.md.
     20822.140064470320832.c1e2a6.tmp`); here one is planted as atomic_write names it, for a process long gone."""

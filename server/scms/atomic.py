@@ -46,3 +46,37 @@ def fsync_folder(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def remove_orphans(path: Path) -> None:
+    """Remove the temp files of `path` that a killed writer left (`.NAME.PID.TID.HEX.tmp` of a process that is
+    gone): outside `.scms/` no .gitignore hides them from git."""
+    path = Path(path)
+    try:
+        leftovers = list(path.parent.glob(f".{glob_escape(path.name)}.*.*.*.tmp"))
+    except OSError:
+        return
+    for leftover in leftovers:
+        pid = leftover.name[len(path.name) + 2:].split(".", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        try:
+            leftover.unlink()
+        except OSError:
+            pass
+
+
+def glob_escape(name: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True

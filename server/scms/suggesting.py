@@ -131,8 +131,8 @@ class Suggesting:
 
     def dismiss_shape(self, shape: str) -> bool:
         """Never suggest this shape again (kept in `.scms/discovery/dismissed.txt`); False if it already was."""
-        if not shape or len(shape) > 64 or not all(c in "0123456789abcdef" for c in shape.lower()):
-            raise InvalidInput("shape must be the hash of a discovered shape", field="shape")
+        if len(shape.strip()) != 12 or not all(c in "0123456789abcdef" for c in shape.strip().lower()):
+            raise InvalidInput("shape must be the hash of a discovered shape (12 hexadecimal digits)", field="shape")
         return bool(self.discovery().dismiss(shape))
 
     def _shapes(self, path: Path, text: str) -> list[Hint]:

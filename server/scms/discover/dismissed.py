@@ -24,6 +24,9 @@ HEADER = ("# Shapes SCMS discovery will not suggest again: one shape hash per li
 _LINE = re.compile(r"^([0-9a-fA-F]{12})(?:\s+#\s?(.*)|\s*)$")
 
 
+MAX_BYTES = 1_000_000  # a list of hashes with titles; more is not one
+
+
 class Dismissed:
     """The dismissed shapes of one workspace, backed by a text file that people may edit."""
 
@@ -90,7 +93,15 @@ class Dismissed:
                 self._shapes, self._lines = {}, []
             self._stamp, self._readable, self.warnings = None, True, []
             return
+        if self.path.is_symlink():  # not followed; the next dismissal replaces the link with SCMS's own file
+            self._shapes, self._lines, self._stamp, self._readable = {}, [], stamp, True
+            self.warnings = [f"{self.path}: is a link, not followed (it could point outside the workspace); a "
+                             "dismissal replaces it with a plain file"]
+            log.warning("%s", self.warnings[0])
+            return
         try:
+            if not self.path.is_file() or self.path.stat().st_size > MAX_BYTES:
+                raise OSError(f"not a plain file, or over {MAX_BYTES:,} bytes")
             raw = self.path.read_bytes()
         except OSError as err:
             self._readable = False

@@ -6,7 +6,7 @@ import os
 import stat
 from pathlib import Path
 
-from scms.atomic import atomic_write, fsync_folder
+from scms.atomic import atomic_write, remove_orphans, fsync_folder
 from scms.errors import InvalidInput
 from scms.export.formats import MARKER_PREFIX
 from scms.export.report import ExportReport
@@ -70,6 +70,7 @@ def put(root: Path, path: Path, data: bytes, report: ExportReport, *, owner_chec
     if problem:
         report.skip(name, problem)
         return
+    remove_orphans(path)  # a killed export's half-written temp file, which git would otherwise see
     try:
         existing = path.read_bytes() if path.exists() else None
     except OSError as err:

@@ -17,6 +17,7 @@ from pygls.protocol import LanguageServerProtocol
 
 log = logging.getLogger("scms")
 INVALID_PARAMS = -32602
+INVALID_REQUEST = -32600
 
 
 @dataclass
@@ -27,10 +28,14 @@ class Malformed:
     method: str
     problem: str
     jsonrpc: str = "2.0"
+    code: int = INVALID_PARAMS
 
 
 class ScmsProtocol(LanguageServerProtocol):
     def structure_message(self, data: dict[str, Any]):
+        if isinstance(data, dict) and "jsonrpc" in data and "method" in data and not isinstance(data["method"], str):
+            return Malformed(data.get("id"), repr(data["method"])[:40], "the method must be a string",
+                             code=INVALID_REQUEST)
         try:
             return super().structure_message(data)
         except Exception as err:
@@ -47,8 +52,9 @@ class ScmsProtocol(LanguageServerProtocol):
             log.warning("SCMS: a malformed %s notification was ignored: %s", message.method, message.problem)
             return
         log.info("SCMS: a malformed %s request was refused: %s", message.method, message.problem)
+        what = "invalid params" if message.code == INVALID_PARAMS else "invalid request"
         self._send_response(message.id, error=ResponseError(
-            code=INVALID_PARAMS, message=f"{message.method}: invalid params: {message.problem}"))
+            code=message.code, message=f"{message.method}: {what}: {message.problem}"))
 
 
 _CAMEL_PATH = re.compile(r"(@ \$\.)([\w.\[\]]+)")

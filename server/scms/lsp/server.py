@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from lsprotocol import types
-from pygls.exceptions import FeatureNotificationError, JsonRpcServerError
+from pygls.exceptions import FeatureNotificationError, JsonRpcException, JsonRpcServerError
 from pygls.lsp.server import LanguageServer
 
 from scms import __version__
@@ -78,9 +78,13 @@ class ScmsServer(LanguageServer):
         self.on_loop(lambda: self.protocol.notify("scms/didChange", {"reason": reason, "patternIds": pattern_ids}))
 
     def report_server_error(self, error: Exception, source: Any) -> None:
-        """Errors in notification handlers are logged, not popped up: the user cannot act on a traceback."""
+        """Errors in notification handlers, and frames the reading loop could not parse (a client's mistake),
+        are logged, not popped up: the user cannot act on a traceback."""
         if source is FeatureNotificationError:
             log.error("%s", error)
+            return
+        if source is JsonRpcException:
+            log.warning("SCMS: a message from the client could not be read and was ignored: %s", error)
             return
         super().report_server_error(error, source)
 

@@ -38,8 +38,10 @@ def load(folder: Path, conn: sqlite3.Connection) -> tuple[LexicalIndex, int] | N
     """The saved index and the last event it includes; None when there is none or it does not fit this store.
     Raises ValueError when the file is damaged."""
     path = folder / FILE
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return None
+    if path.is_symlink() or not path.is_file():
+        raise ValueError(f"{FILE} is a link or not a plain file")
     try:
         with np.load(path, allow_pickle=False) as data:
             if int(data["format"]) != FORMAT:

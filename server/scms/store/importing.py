@@ -83,6 +83,9 @@ def _files(ws: Workspace, paths: list[Path], report: ImportReport) -> list[tuple
     for given in paths:
         given = Path(given)
         shown = str(given)
+        if "\x00" in shown:
+            report.skipped.append({"path": shown.replace("\x00", "\\0"), "reason": "a path cannot hold a NUL byte"})
+            continue
         path = Path(os.path.abspath(given if given.is_absolute() else ws.root / given))
         real = path.resolve()
         if real != root and root not in real.parents:

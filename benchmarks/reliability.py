@@ -13,9 +13,9 @@ CI sizes; this module's `main` runs the full sizes and writes the figures into d
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
-import queue
 import random
 import re
 import shutil
@@ -60,6 +60,7 @@ def server_env() -> dict[str, str]:
     if "XDG_CACHE_HOME" not in env:
         if not _CACHE:
             _CACHE.append(tempfile.mkdtemp(prefix="scms-reliability-cache-"))
+            atexit.register(shutil.rmtree, _CACHE[0], True)
         env["XDG_CACHE_HOME"] = _CACHE[0]
     return env
 
@@ -379,7 +380,8 @@ class CrashFigures:
     files_checked: int = 0  # validated files compared byte for byte with the store after a restart
     rebuilds_exact: int = 0
     export_checks: int = 0
-    leftover_temp_files: list[str] = field(default_factory=list)
+    leftover_temp_files: list[str] = field(default_factory=list)  # seen right after a kill
+    temp_files_at_end: list[str] = field(default_factory=list)  # still there when the run ends
     violations: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -706,6 +708,7 @@ class CrashRun:
                 self.figures.leftover_temp_files.append(name)
 
     def _final_checks(self) -> None:
+        self.figures.temp_files_at_end = sorted(p.relative_to(self.root).as_posix() for p in self.root.rglob("*.tmp"))
         conn = sqlite3.connect(self.root / ".scms" / "scms.db")
         try:
             integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
@@ -1561,12 +1564,13 @@ acknowledged operation) / after the commit, before the answer / before the commi
 an export, which logs no event). *Pending*: pattern files marked as still to follow a committed event when the
 kill came.
 
-| server | acknowledged operations | kills | kill came after answer / after commit / before commit | pending | validated files compared after restarts | `scms rebuild` exact | rule-file checks | temp files left | violations | time |
+| server | acknowledged operations | kills | kill came after answer / after commit / before commit | pending | validated files compared after restarts | `scms rebuild` exact | rule-file checks | temp files seen after kills | violations | time |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 {_crash_rows(crashes)}
 
-Temp files a kill left behind (never removed): {", ".join(f"`{p}`" for f in crashes for p in f.leftover_temp_files[:6])
-                                               or "none"}.
+Temp files of `atomic_write` seen right after a kill: {", ".join(f"`{p}`" for f in crashes
+                                                              for p in f.leftover_temp_files[:6]) or "none"};
+still there at the end of the run: {", ".join(f"`{p}`" for f in crashes for p in f.temp_files_at_end) or "none"}.
 
 **Concurrent writers.** One pattern, written at once by the language server (`scms.accept`, every tenth at a
 new context), `scms mcp` (`record_use`, every tenth `failed`) and the CLI (`scms accept`, a process per
@@ -1586,7 +1590,8 @@ A write lock held by another connection for 3 s: the language server answered af
 ({waited['events_while_held']} events). Held for 20 s: each answered that the store is busy (language server
 `{busy['lsp'].get('code') if isinstance(busy['lsp'], dict) else busy['lsp']}` after {busy['lsp_s']:.1f} s, MCP
 tool error after {busy['mcp_s']:.1f} s, CLI exit status {busy['cli'][0]} after {busy['cli_s']:.1f} s), with
-{busy['events_while_held']} events written; the next write after the lock was let go succeeded.
+{busy['events_while_held']} events written; the next write after the lock was let go: {"succeeded" if isinstance(
+    busy['lsp_after'], int) else busy['lsp_after']}.
 
 **Fuzzed input.** Requests: messages with a valid id that want an answer; notifications: documents opened,
 changed, saved and closed; raw: frames that hold no valid request. Internal: distinct kinds of -32603 or

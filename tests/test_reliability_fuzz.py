@@ -5,8 +5,8 @@ frames; and MCP tool calls of the six tools and unknown ones with random argumen
 request is answered, none with an internal error, and the language server pops up nothing. The full-size run
 (10,000 LSP and 2,000 MCP cases) is `python -m benchmarks.reliability --fuzz-lsp 10000 --fuzz-mcp 2000`.
 
-What the fuzzing found and is not fixed yet is pinned below, one minimal case each, as strict xfails; the fuzz
-tests leave exactly those cases aside (KNOWN), so that anything new fails them."""
+What the fuzzing found is pinned below, one minimal case each; what is not fixed yet is a strict xfail, and the
+fuzz tests leave exactly those cases aside (KNOWN), so that anything new fails them."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def test_fuzzed_mcp_tool_calls(tmp_path: Path):
     assert unexpected(figures) == []
 
 
-# --- found by the fuzzing, not fixed yet: one minimal case each ------------------------------------------------
+# --- found by the fuzzing: one minimal case each (a strict xfail while it is not fixed) --------------------------
 
 
 @pytest.fixture

@@ -51,6 +51,8 @@ def write(path: Path, state: dict) -> None:
 
 def load(path: Path, embedding_model: str) -> tuple[MemoryLayer, Background, Exemplars, dict]:
     """The model saved at `path`; ModelFileError (never anything else) when it cannot be used."""
+    if path.is_symlink():  # a link a repository committed could point outside the workspace
+        raise ModelFileError(f"{path.name} is a link; SCMS reads only plain files in .scms/")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:

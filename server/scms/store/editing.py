@@ -7,9 +7,9 @@ from typing import Any
 
 from scms.errors import InvalidInput, InvalidState
 from scms.model import EventType, Kind, Pattern, Tier
-from scms.store import files, projection
+from scms.store import files
 from scms.store.evidence import EvidenceCheck
-from scms.store.lifecycle import append_moving_file, pattern_in, settle_files
+from scms.store.lifecycle import append_followed, pattern_in, settle_followed
 from scms.store.workspace import Workspace
 
 
@@ -35,13 +35,8 @@ def update(ws: Workspace, pattern_id: str, fields: dict[str, Any]) -> Pattern:
             return pattern
         if pattern.tier is Tier.VALIDATED:
             files.check_secrets(Pattern.model_validate({**current, **changed}))
-            after = append_moving_file(ws, conn, pattern.id, EventType.UPDATED, {"fields": changed})
-        else:
-            _, after = projection.append(conn, EventType.UPDATED, pattern.id, {"fields": changed}, ws.clock())
-    assert after is not None
-    if after.tier is Tier.VALIDATED:
-        settle_files(ws, [after.id])
-    return after
+        after = append_followed(ws, conn, pattern, EventType.UPDATED, {"fields": changed})
+    return settle_followed(ws, after)
 
 
 def reanchor(ws: Workspace, pattern_id: str, check: EvidenceCheck) -> Pattern:
@@ -60,11 +55,5 @@ def reanchor(ws: Workspace, pattern_id: str, check: EvidenceCheck) -> Pattern:
         payload: dict[str, Any] = {"evidence": [e.model_dump(mode="json") for e in evidence]}
         if snippet is not None:
             payload["snippet"] = snippet
-        if pattern.tier is Tier.VALIDATED:
-            after = append_moving_file(ws, conn, pattern.id, EventType.REANCHORED, payload)
-        else:
-            _, after = projection.append(conn, EventType.REANCHORED, pattern.id, payload, ws.clock())
-    assert after is not None
-    if after.tier is Tier.VALIDATED:
-        settle_files(ws, [after.id])
-    return after
+        after = append_followed(ws, conn, pattern, EventType.REANCHORED, payload)
+    return settle_followed(ws, after)

@@ -69,11 +69,22 @@ def accept(ws: Workspace, pattern_id: str, code: CodeRange | None = None) -> Pat
         if code is not None and not counts_as_use(pattern, code):
             return pattern
         payload: dict[str, Any] = {"evidence": code.evidence.model_dump(mode="json")} if code else {}
-        if pattern.tier is Tier.VALIDATED:  # its file counts the uses too
-            after = append_moving_file(ws, conn, pattern.id, EventType.ACCEPTED, payload)
-        else:
-            _, after = projection.append(conn, EventType.ACCEPTED, pattern.id, payload, ws.clock())
+        after = append_followed(ws, conn, pattern, EventType.ACCEPTED, payload)  # a validated file counts uses
+    return settle_followed(ws, after)
+
+
+def append_followed(ws: Workspace, conn: sqlite3.Connection, pattern: Pattern, type_: EventType,
+                    payload: dict[str, Any]) -> Pattern:
+    """Append an event that changes what the pattern's file says; a validated pattern's file is marked to
+    follow (`settle_followed` after the commit writes it)."""
+    if pattern.tier is Tier.VALIDATED:
+        return append_moving_file(ws, conn, pattern.id, type_, payload)
+    _, after = projection.append(conn, type_, pattern.id, payload, ws.clock())
     assert after is not None
+    return after
+
+
+def settle_followed(ws: Workspace, after: Pattern) -> Pattern:
     if after.tier is Tier.VALIDATED:
         settle_files(ws, [after.id])
     return after

@@ -1,4 +1,4 @@
-"""`python -m benchmarks [lsp] [quality] [learning] [busy] [mcp] [discovery] [idioms]`: run the benchmarks and write their figures into docs/benchmarks.md."""
+"""`python -m benchmarks [lsp] [quality] [learning] [busy] [mcp] [discovery] [idioms] [visible]`: run the benchmarks and write their figures into docs/benchmarks.md."""
 
 from __future__ import annotations
 
@@ -320,9 +320,19 @@ def idioms() -> None:
     idiom_report.run()
 
 
+def visible() -> None:
+    """How soon an accept shows in the next hover, under a hover load."""
+    from benchmarks import learning_visible
+
+    markdown = learning_visible.section(learning_visible.run())
+    path = write_section("visible", markdown)
+    print(markdown)
+    print(f"written to {path}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
-    parser.add_argument("which", nargs="*", default=[], help="lsp, busy, quality, learning, mcp, discovery, idioms (default: all)")
+    parser.add_argument("which", nargs="*", default=[], help="lsp, busy, quality, learning, mcp, discovery, idioms, visible (default: all)")
     parser.add_argument("--busy-patterns", type=int, default=10_000, help="patterns in the busy-hover run")
     parser.add_argument("--busy-seconds", type=float, default=20.0)
     parser.add_argument("--hovers", type=int, default=1000)
@@ -346,6 +356,8 @@ def main() -> None:
         discovery()
     if not args.which or "idioms" in args.which:
         idioms()
+    if not args.which or "visible" in args.which:
+        visible()
     if not args.which or "lsp" in args.which:
         lsp(tuple(int(s) for s in args.sizes.split(",")), args.hovers, args.real)
 

@@ -13,7 +13,6 @@ import numpy as np
 from scipy import sparse
 
 from scms.recall.lexical import LexicalIndex, query_terms
-from scms.text import index_terms
 
 _IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 KEYWORDS = frozenset("""
@@ -54,11 +53,10 @@ def extract(memory, bench) -> Features:
     C = np.stack([engine.embed_context(code) for _, _, code in accepts]).astype(np.float32)
     query_texts, context_texts = [q.text for q in bench.queries], [code for _, _, code in accepts]
     lex = {"Q": _lexical(engine.lexical, query_texts, ids), "C": _lexical(engine.lexical, context_texts, ids)}
-    both = LexicalIndex()  # patterns and accepted contexts in one index: exemplars' lexical match
-    keys = [f"c{i}" for i in range(len(accepts))]
-    both.add_many([(pid, index_terms(text)) for pid, text, _ in bench.patterns]
-                  + [(k, index_terms(t)) for k, t in zip(keys, context_texts)])
-    lex["QC"], lex["CC"] = _lexical(both, query_texts, keys), _lexical(both, context_texts, keys)
+    # exemplars' lexical match, as ranking scores it: the context's query terms against the pattern index's IDFs
+    context_terms = [tuple(query_terms(t)) for t in context_texts]
+    lex["QC"] = _against(engine.lexical, query_texts, context_terms)
+    lex["CC"] = _against(engine.lexical, context_texts, context_terms)
     pattern_units = [unit for _, _, unit in bench.patterns]
     calls = _sets([set(u.calls) for u in pattern_units], [set(q.unit.calls) for q in bench.queries],
                   [set(u.calls) for _, u, _ in accepts])
@@ -80,6 +78,15 @@ def _lexical(index: LexicalIndex, texts: list[str], keys: list[str]) -> np.ndarr
             column = position.get(hit.pattern_id)
             if column is not None:
                 out[row, column] = hit.similarity
+    return out
+
+
+def _against(index: LexicalIndex, texts: list[str], others: list[tuple[str, ...]]) -> np.ndarray:
+    """`index.similarity_to` of each text's query terms with each term set."""
+    out = np.zeros((len(texts), len(others)), dtype=np.float32)
+    for row, text in enumerate(texts):
+        terms = query_terms(text)
+        out[row] = [index.similarity_to(terms, other) for other in others]
     return out
 
 

@@ -175,8 +175,8 @@ memory of its pattern. Its faiss store has no keyword search, so its BM25 part i
 ![recall@1 per phase]({plot})
 
 *Exemplars only*: `ranking.MODEL = 0`; *model only*: the accepted contexts hidden from ranking (the model learned
-as shipped, with its exemplar replay); *embeddings mode*: `mode="embeddings"` (cosine, plus the learned gain at
-full weight); *lexical mode* cannot use what was learned (only the accepted patterns' retention moves).
+as shipped, with its exemplar replay); *embeddings mode*: `mode="embeddings"` (cosines: the pattern's and its accepted contexts', plus the model's shift at
+0.25); *lexical mode* cannot use what was learned (only the accepted patterns' retention moves).
 *Acquisition*: recall@1 of each phase's clusters right after that phase, averaged. SCMS also lifts every
 accepted pattern's retention (0.10 of the score), which mem0 has no counterpart for.
 
@@ -286,7 +286,7 @@ for the others, phase by phase, beside mem0 with accepted contexts stored as mem
 What each part adds here: the exemplars lift recall@1 after all phases by {e['r1'][-1] - s['r1'][0]:+.3f} over no
 learning; the memory-layer model adds {s['r1'][-1] - e['r1'][-1]:+.3f} on top of them (alone it adds
 {m['r1'][-1] - m['r1'][0]:+.3f}); mem0, storing accepted contexts as memories, fixes {c['fixed']:.0%} of its misses
-against SCMS's {s['fixed']:.0%}, and SCMS's embeddings mode (cosine plus the learned gain at full weight) fixes
+against SCMS's {s['fixed']:.0%}, and SCMS's embeddings mode (cosines only, the accepted contexts' included) fixes
 {h_emb['fixed']:.0%}{damped}.
 
 Changes tried in the benchmark only (replayed ranking; each against the shipped replay, weights chosen on the tune

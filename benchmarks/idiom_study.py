@@ -31,8 +31,10 @@ class Config:
     embedding: float = ranking.EMBEDDING  # weight of the cosine in relevance (the rest: lexical)
     learned: float = ranking.LEARNED  # weight of the learned gain
     model: float = ranking.MODEL  # weight of the memory model's shift inside the gain
-    exemplars: str = "gain"  # gain: max(0, best exemplar − own cosine) (shipped); keys: an exemplar is a full key
-    # (its own lexical + embedding relevance, max with the pattern's); floor: ex_weight · max(0, exemplar − floor)
+    exemplars: str = "keys"  # keys (shipped): an exemplar is a full key (its own lexical + embedding relevance), and
+    # a pattern's relevance its best key (itself or an exemplar) + `second` · the next; gain (before issue 15):
+    # max(0, best exemplar − own cosine); floor: ex_weight · max(0, exemplar − floor)
+    second: float = ranking.SECOND
     ex_weight: float = 1.0
     floor: float = 0.0
     calls: float = 0.0  # weight of called-API similarity in relevance
@@ -92,6 +94,7 @@ class State:
         lex = f.lex[kind][rows]
         pool = _top(np.where(lex > 0, lex, -np.inf), POOL) & (lex > 0) | _top(cos, POOL)
         best = np.full(cos.shape, -np.inf, dtype=np.float32)
+        runner_up = np.full(cos.shape, -np.inf, dtype=np.float32)  # the second-best exemplar key (keys mode)
         if self.ex_rows:
             ex = np.array(self.ex_rows)
             sims = X @ f.C[ex].T
@@ -100,9 +103,13 @@ class State:
                     + cfg.calls * f.calls[kind + "C"][rows][:, ex] + cfg.idents * f.idents[kind + "C"][rows][:, ex]
             owners = f.target[ex]
             for owner in np.unique(owners):
-                best[:, owner] = sims[:, owners == owner].max(axis=1)
-            known = _top(best, POOL) & np.isfinite(best)  # exemplar_hits(vector, pool)
+                own_sims = sims[:, owners == owner]
+                best[:, owner] = own_sims.max(axis=1)
+                if own_sims.shape[1] > 1:
+                    runner_up[:, owner] = np.partition(own_sims, -2, axis=1)[:, -2]
+            known = _top(best, POOL) & np.isfinite(best)  # the accepted contexts ranking.recall scores
             best = np.where(known, best, -np.inf)
+            runner_up = np.where(known, runner_up, -np.inf)
             pool |= _top(best, LIMIT) & known
         has = np.isfinite(best)
         if cfg.exemplars == "floor":
@@ -125,15 +132,18 @@ class State:
                 near = sims[:, owners == owner].max(axis=1)
                 penalty[:, owner] = cfg.neg_weight * np.maximum(0, near - np.maximum(cos[:, owner], best[:, owner]))
         parts = np.stack([cos, lex, gain, shift], axis=-1)
-        return parts, extra, best if cfg.exemplars == "keys" else None, penalty, pool
+        return parts, extra, (best, runner_up) if cfg.exemplars == "keys" else None, penalty, pool
 
     def scores(self, kind: str, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         parts, extra, keys, penalty, pool = self.features(kind, rows)
         projects = (self.f.project_q if kind == "Q" else self.f.project_c)[rows]
         w = np.stack([self.w[p] for p in projects])[:, None, :]
         own = (parts[..., :3] * w[..., :3]).sum(-1) + extra
-        if keys is not None:
-            own = np.maximum(own, np.where(np.isfinite(keys), self.cfg.ex_weight * keys, -np.inf))
+        if keys is not None:  # ranking._with_exemplars: the best two of the pattern's own key and its exemplars'
+            best, runner_up = keys[0] * self.cfg.ex_weight, keys[1] * self.cfg.ex_weight
+            first = np.maximum(own, best)
+            second = np.maximum(np.minimum(own, best), runner_up)
+            own = np.where(np.isfinite(best), np.maximum(own, first + self.cfg.second * second), own)
         relevance = own + parts[..., 3] * w[..., 3] - penalty
         confidence = (self.counts + 1) / (self.counts + 2)  # a candidate's retention, as scms.store.retention has it
         prior = ranking.WEIGHTS["tier"] * 0.5 + ranking.WEIGHTS["retention"] * BASE_SESSION * confidence
@@ -232,8 +242,9 @@ def experiments() -> list[tuple[str, Config]]:
             + grid("called APIs and identifiers as signals", shipped, calls=(0.0, 0.2, 0.4, 0.8),
                    idents=(0.0, 0.2, 0.4, 0.8))
             + grid("identifiers alone as a signal", shipped, idents=(0.1, 0.2, 0.4, 0.8))
-            + grid("exemplars as full keys (lexical + embedding)", replace(shipped, exemplars="keys"),
-                   ex_weight=(0.9, 1.0, 1.1, 1.25))
+            + grid("exemplars as a gain over the pattern's cosine (before issue 15)", replace(shipped, exemplars="gain"))
+            + grid("weight of the second-best key re-chosen", shipped, second=(0.0, 0.5, 0.75, 1.0))
+            + grid("exemplar keys scaled", shipped, ex_weight=(0.9, 1.1, 1.25))
             + grid("calibrated exemplar score (absolute, above a floor)", replace(shipped, exemplars="floor"),
                    ex_weight=(0.25, 0.5, 1.0), floor=(0.5, 0.7, 0.8))
             + grid("implicit negatives: memory-model reject steps", replace(shipped, negatives="model"),

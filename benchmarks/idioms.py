@@ -39,7 +39,7 @@ SEED = 5
 # One fixed moment for every event and every recall: retention then depends on accepted uses only, not on how old
 # the cached store is (candidates' retention decays by the day).
 CLOCK = datetime(2026, 1, 1, tzinfo=timezone.utc)
-TEMPLATE = 2  # the prepared store's format: a new number rebuilds it
+TEMPLATE = 3  # the prepared store's format: a new number rebuilds it (3: terms with whole names)
 # Systems measured through the facade (ranks per measurement point: before any accept, then after each phase).
 FUSED, EXEMPLARS, LAYER, EMBEDDINGS, LEXICAL = ("SCMS (fused, exemplars + model)", "SCMS exemplars only (model off)",
                                                 "SCMS model only (exemplars off)", "SCMS embeddings mode",
@@ -187,7 +187,7 @@ def variant(memory: Memory, name: str):
         if name == EXEMPLARS:
             ranking.MODEL = 0.0
         elif name == LAYER:
-            memory._learning.exemplar_hits = lambda vector, limit: {}
+            memory._learning.exemplar_hits = lambda vector, rows: []
         yield "embeddings" if name == EMBEDDINGS else "lexical" if name == LEXICAL else "fused"
     finally:
         ranking.MODEL = model

@@ -45,12 +45,16 @@ def test_a_store_of_the_previous_schema_is_migrated_and_keeps_its_events(workspa
     memory.close()
     conn = sqlite3.connect(workspace / ".scms" / "scms.db", isolation_level=None)
     conn.execute("DROP TABLE pending_files")
+    conn.execute("UPDATE patterns SET terms = 'copy fsrc fdst'")  # as schema 3 kept them: subwords only
     conn.execute("PRAGMA user_version = 2")
     conn.close()
     again = Memory.open(workspace, clock=clock)
     try:
-        assert again._ws.db.version == db.SCHEMA_VERSION == 3
+        assert again._ws.db.version == db.SCHEMA_VERSION == 4
         assert again.get(pattern.id) == pattern
+        with again._ws.db.read() as read:
+            terms = read.execute("SELECT terms FROM patterns").fetchone()[0].split()
+        assert "=copyfileobj" in terms and "fsrc" in terms  # migration 4: whole names beside the subwords
         promoted = again.promote(pattern.id)
         assert len(list(again._ws.patterns_dir.glob(f"*-{promoted.id}.md"))) == 1
     finally:

@@ -98,7 +98,7 @@ def test_save_and_load_round_trip_exactly(vectors, tmp_path):
     learner = fresh(vectors)
     learner.learn(vectors[64:66], vectors[70])
     exemplars = Exemplars(SMALL.dim)
-    exemplars.add("p1", vectors[64])
+    exemplars.add("p1", vectors[64], ("copy", "=copyfileobj"))
     exemplars.add("p2", vectors[65])
     path = tmp_path / "model" / persist.FILE
     persist.write(path, persist.snapshot(learner.layer, learner.background, exemplars, rule=learner.rule,
@@ -108,6 +108,9 @@ def test_save_and_load_round_trip_exactly(vectors, tmp_path):
         assert torch.equal(tensor, layer.state_dict()[name]), name
     assert np.array_equal(ground.df, learner.background.df) and ground.batches == learner.background.batches
     assert loaded.owners == ["p1", "p2"] and np.array_equal(loaded.matrix(), exemplars.matrix())
+    assert loaded.terms == [("copy", "=copyfileobj"), ()]
+    [near, *_] = loaded.nearest(vectors[64], 2)
+    assert (near.owner, near.terms) == ("p1", ("copy", "=copyfileobj")) and near.cosine == pytest.approx(1.0, abs=1e-5)
     assert meta == {"last_event": 42, "events": 1}
     again = Learner(layer, ground, learner.rule)
     assert np.array_equal(again.outputs(vectors[90:96]), learner.outputs(vectors[90:96]))

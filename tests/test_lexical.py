@@ -10,7 +10,7 @@ import pytest
 from conftest import COPYFILEOBJ_LINES, STDLIB, line_of, remember_lines
 from scms.memory import Memory
 from scms.recall import lexical_snapshot
-from scms.recall.lexical import LexicalIndex, query_terms
+from scms.recall.lexical import LexicalIndex, query_terms, shown
 from scms.text import index_terms
 
 
@@ -105,3 +105,29 @@ def test_a_restart_loads_the_saved_index_and_catches_up(workspace, memory: Memor
         assert third._engine.lexical.has(newer.id) and len(third._engine.lexical) == 1
     finally:
         third.close()
+
+
+def test_whole_names_are_terms_beside_their_subwords():
+    code = "def copyfileobj(fsrc, fdst, length=0):\n    buf = fsrc.read(length)\n    fdst.write(buf)\n"
+    terms = query_terms(code)
+    assert {"copyfileobj", "fsrc", "fdst"} <= set(terms)  # subwords
+    assert {"=copyfileobj", "=fsrc", "=fdst", "=buf"} <= set(terms) and "=def" not in terms  # names, no keywords
+    assert set(index_terms(code).split()) >= {"=copyfileobj", "=write"}
+    index = LexicalIndex()
+    index.add_many([("same names", index_terms("chunk = fsrc.read(length)\nfdst.write(chunk)")),
+                    ("same subwords", index_terms("src_read = 1\nfdst_write = fsrc_length\n"))])
+    [first, second] = index.search(query_terms(code), 1e-9, 5)
+    assert first.pattern_id == "same names" and first.similarity > second.similarity
+    assert shown(["=read_text", "read", "text", "path"]) == ["read_text", "path"]
+
+
+def test_an_accepted_contexts_terms_are_scored_with_the_patterns_idf():
+    index = LexicalIndex()
+    index.add_many(stdlib_rows(200))
+    query = query_terms("def copyfileobj(fsrc, fdst):\n    buf = fsrc.read(16)\n    fdst.write(buf)\n")
+    same = tuple(query)
+    assert index.similarity_to(query, same) == pytest.approx(1.0)  # as the same code stored as a pattern
+    assert index.similarity_to(query, ("zzz_unheard_of",)) == 0.0
+    assert index.similarity_to(query, ()) == 0.0 and index.similarity_to([], same) == 0.0
+    partly = index.similarity_to(query, tuple(query[: len(query) // 2]))
+    assert 0.0 < partly < index.similarity_to(query, same)

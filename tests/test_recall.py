@@ -42,7 +42,7 @@ def test_top_level_code_falls_back_to_a_stable_window():
 
 def test_query_terms_drop_keywords_and_split_identifiers():
     terms = query_terms("def readChunkSize(self, fileObj):\n    return self.chunk_size")
-    assert set(terms) == {"read", "chunk", "size", "file"}
+    assert set(terms) == {"read", "chunk", "size", "file", "=readChunkSize", "=fileObj", "=chunk_size"}
 
 
 def test_index_search_upsert_and_remove():

@@ -1,5 +1,5 @@
 """Text helpers shared by the layers (a leaf: it imports nothing from scms): identifiers split into
-lower-case subwords, the terms the lexical index keeps, hashes of content, the text a pattern is
+lower-case subwords and kept whole, the terms the lexical index keeps, hashes of content, the text a pattern is
 embedded from, and the markdown fence a snippet needs."""
 
 from __future__ import annotations
@@ -9,6 +9,14 @@ import re
 
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9]*|[0-9]+")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+NAME_MARK = "="  # a whole identifier among the lexical terms (`=read_text`), beside its subwords
+KEYWORDS = frozenset("""
+    and as assert async await break case catch class const continue def default del delete do elif else export
+    extends false False finally for from function global if import in instanceof is lambda let new none None
+    nonlocal not null of or pass raise return self static super switch this throw true True try typeof undefined
+    var void while with yield
+""".split())
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -41,13 +49,22 @@ def subwords(text: str) -> list[str]:
     return words
 
 
+def names(text: str) -> list[str]:
+    """Whole identifiers of at least two characters that are not keywords, marked (`=parseHTTPResponse`), in
+    order of first use: an idiom's names tell it apart where its subwords are common."""
+    return [NAME_MARK + name for name in dict.fromkeys(_NAME.findall(text)) if len(name) >= 2 and name not in KEYWORDS]
+
+
 def index_terms(*texts: str) -> str:
-    """Distinct subwords of at least two characters, space-separated, for the store's `terms` column."""
+    """Distinct subwords of at least two characters and whole names, space-separated, for the store's `terms`
+    column."""
     seen: dict[str, None] = {}
     for text in texts:
         for word in subwords(text):
             if len(word) >= 2:
                 seen.setdefault(word, None)
+    for text in texts:
+        seen.update(dict.fromkeys(names(text)))
     return " ".join(seen)
 
 

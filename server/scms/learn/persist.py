@@ -15,7 +15,7 @@ from scms.learn.learner import Rule
 from scms.learn.memory_layer import MemoryLayer, Shape
 from scms.learn.slots import Background
 
-FORMAT = 1
+FORMAT = 2  # 2: exemplars keep their lexical terms
 FILE = "memory-layer.pt"
 
 
@@ -38,6 +38,7 @@ def snapshot(layer: MemoryLayer, background: Background, exemplars: Exemplars, *
         "background_batches": background.batches,
         "exemplar_owners": list(exemplars.owners),
         "exemplar_vectors": torch.from_numpy(exemplars.matrix().copy()),
+        "exemplar_terms": [" ".join(terms) for terms in exemplars.terms],
     }
 
 
@@ -73,10 +74,12 @@ def load(path: Path, embedding_model: str) -> tuple[MemoryLayer, Background, Exe
             raise ModelFileError(f"{path.name} has background statistics for {df.shape} slots")
         vectors = state["exemplar_vectors"].numpy()
         owners = [str(o) for o in state["exemplar_owners"]]
-        if vectors.ndim != 2 or len(owners) != len(vectors) or vectors.shape[1] != layer.shape.dim:
-            raise ModelFileError(f"{path.name} has {len(owners)} exemplar owners for {len(vectors)} vectors")
+        terms = [tuple(str(t).split()) for t in state["exemplar_terms"]]
+        if vectors.ndim != 2 or not len(owners) == len(vectors) == len(terms) or vectors.shape[1] != layer.shape.dim:
+            raise ModelFileError(f"{path.name} has {len(owners)} exemplar owners for {len(vectors)} vectors "
+                                 f"and {len(terms)} term lists")
         exemplars = Exemplars(layer.shape.dim)
-        exemplars.extend(owners, vectors)
+        exemplars.extend(owners, vectors, terms)
         meta = {"last_event": int(state["last_event"]), "events": int(state["events"])}  # the rule: from settings
         return layer, Background(df, int(state["background_batches"])), exemplars, meta
     except ModelFileError:

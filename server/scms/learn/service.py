@@ -15,7 +15,7 @@ import numpy as np
 
 from scms.config import LearningSettings
 from scms.learn import persist
-from scms.learn.exemplars import Exemplars
+from scms.learn.exemplars import Exemplars, Near
 from scms.learn.learner import Learner, Rule
 from scms.learn.memory_layer import MemoryLayer, Shape
 from scms.learn.ordinary_code import ordinary_vectors
@@ -23,6 +23,7 @@ from scms.background import background_priority, release_freed_memory
 from scms.learn.slots import Background, background
 from scms.learn.view import View
 from scms.errors import ScmsError
+from scms.recall.lexical import query_terms
 from scms.store import queries
 from scms.store.source import read_range
 from scms.text import content_hash
@@ -202,7 +203,7 @@ class ModelService:
                                lock=self._lock)
             with self._lock:
                 if job.positive:
-                    self.exemplars.add(job.pattern_id, context)
+                    self.exemplars.add(job.pattern_id, context, self._terms_of(job))
                 self.last_event = job.event_id
                 self._version += 1  # hovers' cached views of the old model are stale from here on
                 self._dirty = True
@@ -224,8 +225,15 @@ class ModelService:
 
     def _vector(self, job: Job) -> np.ndarray | None:
         """The context's embedding: cached, or of its code (handed over, or read again), embedded now."""
-        return self.engine.vector_of(job.key, lambda: job.text if job.text is not None
-                                     and content_hash(job.text) == job.key else self._code_of(job))
+        return self.engine.vector_of(job.key, lambda: self._text_of(job))
+
+    def _text_of(self, job: Job) -> str | None:
+        return job.text if job.text is not None and content_hash(job.text) == job.key else self._code_of(job)
+
+    def _terms_of(self, job: Job) -> tuple[str, ...]:
+        """The accepted code's lexical terms, as recall takes a query's; none when its code is gone."""
+        text = self._text_of(job)
+        return tuple(query_terms(text)) if text else ()
 
     def _code_of(self, job: Job) -> str | None:
         """An accept made while the model was not running (the CLI, learning off): its code, if unchanged."""
@@ -249,9 +257,10 @@ class ModelService:
     def ready(self) -> bool:
         return self.state == "ready"
 
-    def exemplar_hits(self, vector: np.ndarray, limit: int) -> dict[str, float]:
+    def exemplar_hits(self, vector: np.ndarray, rows: int) -> list[Near]:
+        """The accepted contexts closest to this one (by embedding), closest first."""
         with self._lock:
-            return self.exemplars.best(vector, limit) if self.exemplars is not None else {}
+            return self.exemplars.nearest(vector, rows) if self.exemplars is not None else []
 
     def shift(self, vector: np.ndarray, candidates: dict[str, np.ndarray]) -> dict[str, float]:
         """How much the model moves each candidate's cosine with this context: view(c)·e − c·e."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scms.text import subwords
+from scms.text import NAME_MARK, names, subwords
 
 # Keywords and filler that every file shares; they say nothing about which pattern applies.
 STOPWORDS = frozenset(
@@ -34,9 +34,16 @@ def is_distinctive(word: str) -> bool:
 
 
 def query_terms(text: str, limit: int = 32) -> list[str]:
-    """The context's distinctive subwords, most frequent first."""
+    """The context's distinctive subwords, most frequent first, then up to as many of its whole names."""
     counts = Counter(w for w in subwords(text) if is_distinctive(w))
-    return [word for word, _ in counts.most_common(limit)]
+    return [word for word, _ in counts.most_common(limit)] + names(text)[:limit]
+
+
+def shown(terms: list[str]) -> list[str]:
+    """Terms as a person reads them: whole names unmarked, and a subword left out where a name shows it."""
+    whole = [t[len(NAME_MARK):] for t in terms if t.startswith(NAME_MARK)]
+    inside = {w for name in whole for w in subwords(name)}
+    return whole + [t for t in terms if not t.startswith(NAME_MARK) and t not in inside]
 
 
 @dataclass(frozen=True)
@@ -151,6 +158,18 @@ class LexicalIndex:
         weights = {t: self._idf(self._df[t]) ** 2 for t in query}
         dot = sum(weights[t] for t in set(self._rows[row].tolist()) & weights.keys())
         return dot / (math.sqrt(sum(weights.values())) * float(self._norms()[row]))
+
+    def similarity_to(self, terms: list[str], other: tuple[str, ...]) -> float:
+        """The same IDF-weighted cosine between the query and a term set no row holds (an accepted context),
+        both restricted to the terms some pattern has, as a search restricts the query."""
+        query = self._known(list(dict.fromkeys(terms)))
+        rest = set(self._known(list(dict.fromkeys(other))))
+        if not query or not rest:
+            return 0.0
+        weights = {t: self._idf(self._df[t]) ** 2 for t in query}
+        norm = math.sqrt(sum(self._idf(self._df[t]) ** 2 for t in rest))
+        dot = sum(weight for t, weight in weights.items() if t in rest)
+        return dot / (math.sqrt(sum(weights.values())) * norm)
 
     # snapshots (see scms.recall.lexical_snapshot)
 

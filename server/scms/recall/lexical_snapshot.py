@@ -19,7 +19,7 @@ from scms.recall.lexical import LexicalIndex
 from scms.store.queries import event_stamp
 
 FILE = "lexical.npz"
-FORMAT = 1
+FORMAT = 2  # 2: terms include whole names
 __all__ = ["FILE", "FORMAT", "event_stamp", "load", "save"]
 
 

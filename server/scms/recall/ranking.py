@@ -12,20 +12,22 @@ import numpy as np
 
 from scms.config import Settings
 from scms.model import Pattern, Tier
-from scms.recall.lexical import query_terms
+from scms.recall.lexical import query_terms, shown
 
 # relevance = EMBEDDING * cosine + (1 - EMBEDDING) * term-set similarity, when the context has a vector
 EMBEDDING = 0.2  # chosen on the dev half of the quality benchmark (MRR 0.474 at 0.2, 0.473 at 0.3, 0.449 at 0.5)
 WEIGHTS = {"relevance": 0.75, "tier": 0.15, "retention": 0.10}
 MODES = ("fused", "lexical", "embeddings")
 MODEL = 0.25  # weight of the memory model's shift, chosen by the continual-learning benchmark
-LEARNED = 0.5  # weight of the learned gain inside fused relevance, chosen by benchmarks/learning_fused.py
+LEARNED = 0.5  # weight of the memory model's shift inside fused relevance, chosen by benchmarks/learning_fused.py
+SECOND = 0.25  # weight of a pattern's second-best key, chosen on the idiom benchmark's tune projects (0, 0.25, 0.5, 0.75, 1)
+EXEMPLAR_ROWS = 8  # accepted contexts scored per candidate a recall pools
 
 
 class Learned(Protocol):
     """What was learned from accepted uses (scms.learn.service.ModelService)."""
 
-    def exemplar_hits(self, vector: np.ndarray, limit: int) -> dict[str, float]: ...
+    def exemplar_hits(self, vector: np.ndarray, rows: int) -> list: ...  # scms.learn.exemplars.Near
 
     def shift(self, vector: np.ndarray, candidates: dict[str, np.ndarray]) -> dict[str, float]: ...
 
@@ -54,11 +56,11 @@ def recall(conn: sqlite3.Connection, engine, text: str, *, settings: Settings, n
     lexical_hits = {h.pattern_id: h for h in engine.lexical.search(terms, 1e-9, pool)} if mode != "embeddings" else {}
     vector = engine.context_vector(conn, text) if mode != "lexical" else None
     cosines = dict(engine.vectors.search(vector, pool)) if vector is not None else {}
-    exemplars = learned.exemplar_hits(vector, pool) if learned and vector is not None else {}
+    keys = _exemplar_keys(engine, learned, vector, terms, pool, mode)
     minimum = settings.recall.min_similarity if threshold is None else threshold
     candidates: dict[str, tuple[float, float | None]] = {}
     stored: dict[str, np.ndarray] = {}  # candidates' vectors: those faiss did not score, or all for the model
-    closest = [p for p in exemplars if p in engine.vectors][:limit]  # archived patterns' exemplars do not count
+    closest = sorted(keys, key=lambda p: -max(keys[p]))[:limit]
     pooled = set(lexical_hits) | set(cosines) | set(closest)
     if vector is not None:
         stored = engine.vectors.vectors_of([p for p in pooled if learned or p not in cosines])
@@ -73,14 +75,14 @@ def recall(conn: sqlite3.Connection, engine, text: str, *, settings: Settings, n
     scored = []
     for pattern_id, (lexical, cosine) in candidates.items():
         if mode == "embeddings":
-            relevance = cosine or 0.0
+            own = cosine or 0.0
         elif cosine is not None:
-            relevance = EMBEDDING * cosine + (1 - EMBEDDING) * lexical
+            own = EMBEDDING * cosine + (1 - EMBEDDING) * lexical
         else:
-            relevance = lexical
-        gain = _learned_gain(cosine, exemplars.get(pattern_id), shifts.get(pattern_id))
-        gain *= LEARNED if mode == "fused" else 1.0
-        relevance += gain
+            own = lexical
+        relevance = _with_exemplars(own, keys.get(pattern_id, []))
+        gain = relevance - own + (LEARNED if mode == "fused" else 1.0) * MODEL * shifts.get(pattern_id, 0.0)
+        relevance = own + gain
         if relevance >= minimum:
             scored.append((relevance, pattern_id, lexical, cosine, gain))
     # the tier and retention can lift a pattern by at most 0.25 of score: only the most relevant few need loading
@@ -104,32 +106,52 @@ def recall(conn: sqlite3.Connection, engine, text: str, *, settings: Settings, n
         tier_prior = 1.0 if pattern.tier is Tier.VALIDATED else 0.5
         score = (WEIGHTS["relevance"] * relevance + WEIGHTS["tier"] * tier_prior
                  + WEIGHTS["retention"] * min(1.0, kept))
-        shared = engine.lexical.shared(terms, pattern_id)
+        shared = shown(engine.lexical.shared(terms, pattern_id))
         found.append(Recalled(pattern, round(score, 4), round(relevance, 4), shared,
-                              _reasons(pattern, lexical, cosine, shared, exemplars.get(pattern_id),
+                              _reasons(pattern, lexical, cosine, shared, keys.get(pattern_id, []),
                                        shifts.get(pattern_id)),
                               None if cosine is None else round(cosine, 4), round(lexical, 4), round(gain, 4)))
     found.sort(key=lambda r: r.score, reverse=True)
     return found[:limit]
 
 
-def _learned_gain(cosine: float | None, exemplar: float | None, shift: float | None) -> float:
-    """What accepted uses add: how much closer an accepted context is than the pattern itself, and the
-    memory model's shift of the pattern's cosine (both in cosine units, added to relevance)."""
-    gain = max(0.0, exemplar - (cosine or 0.0)) if exemplar is not None else 0.0
-    return gain + MODEL * (shift or 0.0)
+def _exemplar_keys(engine, learned: Learned | None, vector: np.ndarray | None, terms: list[str], pool: int,
+                   mode: str) -> dict[str, list[float]]:
+    """The relevance of each accepted context close to this one, by the pattern it was accepted for: scored as
+    the pattern itself is (embedding and lexical; embedding alone in embeddings mode)."""
+    if learned is None or vector is None:
+        return {}
+    keys: dict[str, list[float]] = {}
+    for near in learned.exemplar_hits(vector, EXEMPLAR_ROWS * pool):
+        if near.owner not in engine.vectors:  # an archived pattern's accepted contexts do not count
+            continue
+        key = near.cosine if mode == "embeddings" else (
+            EMBEDDING * near.cosine + (1 - EMBEDDING) * engine.lexical.similarity_to(terms, near.terms))
+        keys.setdefault(near.owner, []).append(key)
+    return keys
+
+
+def _with_exemplars(own: float, keys: list[float]) -> float:
+    """A pattern's relevance once it has accepted contexts: its best key (itself or one of them) plus SECOND
+    times the next best, so that several accepted places like this code count for more than one; never less
+    than its own."""
+    if not keys:
+        return own
+    first, second = sorted([own, *keys], reverse=True)[:2]
+    return max(own, first + SECOND * second)
 
 
 def _reasons(pattern: Pattern, lexical: float, cosine: float | None, shared: list[str],
-             exemplar: float | None, shift: float | None) -> list[str]:
+             keys: list[float], shift: float | None) -> list[str]:
     reasons = []
     if cosine is not None:
         reasons.append(f"similar in meaning (embedding cosine {cosine:.2f})")
     if shared:
         listed = ", ".join(f"`{t}`" for t in shared[:8]) + (" …" if len(shared) > 8 else "")
         reasons.append(f"shares {_count(len(shared), 'term')} with this code ({listed}); similarity {lexical:.2f}")
-    if exemplar is not None and exemplar > (cosine or 0.0):
-        reasons.append(f"like code where it was accepted before (cosine {exemplar:.2f})")
+    if keys:
+        places = _count(len(keys), "place")
+        reasons.append(f"like code where it was accepted before ({places} nearby, best {max(keys):.2f})")
     if shift is not None and abs(MODEL * shift) >= 0.01:
         reasons.append(f"memory model learned from accepts and rejects ({MODEL * shift:+.2f})")
     if pattern.tier is Tier.VALIDATED:

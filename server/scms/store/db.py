@@ -7,13 +7,19 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from scms.errors import StoreBusy, StoreError
 
-MIGRATIONS: list[str] = [
+def _terms_with_names(conn: sqlite3.Connection) -> None:
+    from scms.store.projection import refresh_terms  # the projection knows what a pattern's terms are
+
+    refresh_terms(conn)
+
+
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     # 1: the event log and the pattern projection (with its lexical terms)
     """
     CREATE TABLE events (
@@ -52,6 +58,8 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE pending_files (pattern_id TEXT PRIMARY KEY) WITHOUT ROWID;
     """,
+    # 4: the lexical terms also hold whole identifiers (`=read_text`): recomputed from each pattern's row
+    _terms_with_names,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 MARK = "scms.db.damaged"  # written beside the store when a query finds it malformed: the next open checks it
@@ -124,8 +132,12 @@ class Database:
         with self.write():
             version = self.conn.execute("PRAGMA user_version").fetchone()[0]
             for number in range(version, SCHEMA_VERSION):
-                for statement in _statements(MIGRATIONS[number]):
-                    self.conn.execute(statement)
+                migration = MIGRATIONS[number]
+                if callable(migration):
+                    migration(self.conn)
+                else:
+                    for statement in _statements(migration):
+                        self.conn.execute(statement)
                 self.conn.execute(f"PRAGMA user_version = {number + 1}")
 
     @property

@@ -143,8 +143,20 @@ def load(conn: sqlite3.Connection, pattern_id: str) -> Pattern | None:
     return Pattern.model_validate_json(row[0]) if row else None
 
 
+def terms_of(pattern: Pattern) -> str:
+    """The lexical terms the store keeps for a pattern (its `terms` column)."""
+    return index_terms(pattern.title, pattern.body, pattern.snippet, " ".join(pattern.tags))
+
+
+def refresh_terms(conn: sqlite3.Connection) -> None:
+    """Recompute every pattern's terms from its row (a migration, when what the terms hold changes)."""
+    rows = conn.execute("SELECT id, data FROM patterns").fetchall()
+    conn.executemany("UPDATE patterns SET terms = ? WHERE id = ?",
+                     [(terms_of(Pattern.model_validate_json(data)), pattern_id) for pattern_id, data in rows])
+
+
 def save(conn: sqlite3.Connection, pattern: Pattern, event_id: int) -> None:
-    terms = index_terms(pattern.title, pattern.body, pattern.snippet, " ".join(pattern.tags))
+    terms = terms_of(pattern)
     conn.execute(
         "INSERT INTO patterns (id, tier, status, data, terms, last_event) VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (id) DO UPDATE SET tier = excluded.tier, status = excluded.status, "

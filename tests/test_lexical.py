@@ -131,3 +131,5 @@ def test_an_accepted_contexts_terms_are_scored_with_the_patterns_idf():
     assert index.similarity_to(query, ()) == 0.0 and index.similarity_to([], same) == 0.0
     partly = index.similarity_to(query, tuple(query[: len(query) // 2]))
     assert 0.0 < partly < index.similarity_to(query, same)
+    others = [same, (), ("zzz_unheard_of",), tuple(query[: len(query) // 2])]
+    assert index.similarities_to(query, others).tolist() == pytest.approx([1.0, 0.0, 0.0, partly])

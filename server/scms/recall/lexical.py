@@ -27,6 +27,7 @@ STOPWORDS = frozenset(
     """.split()
 )
 NOT_A_TERM = -1
+MAX_OTHERS = 50_000  # term sets of accepted contexts kept looked up (`similarities_to`)
 
 
 def is_distinctive(word: str) -> bool:
@@ -70,6 +71,8 @@ class LexicalIndex:
         self._norms_array: np.ndarray | None = None
         self._alive_array: np.ndarray | None = None
         self._last: tuple[tuple[str, ...], np.ndarray] | None = None
+        self._others: dict[tuple[str, ...], tuple[np.ndarray, float]] = {}  # see similarities_to
+        self._others_at = -1
 
     def __len__(self) -> int:
         return len(self._row_of)
@@ -162,14 +165,37 @@ class LexicalIndex:
     def similarity_to(self, terms: list[str], other: tuple[str, ...]) -> float:
         """The same IDF-weighted cosine between the query and a term set no row holds (an accepted context),
         both restricted to the terms some pattern has, as a search restricts the query."""
+        return float(self.similarities_to(terms, [other])[0])
+
+    def similarities_to(self, terms: list[str], others: list[tuple[str, ...]]) -> np.ndarray:
+        """`similarity_to` for many term sets at once. Each set's term ids and norm are kept until the row
+        norms are next recomputed (the index grew or shrank by a tenth), so a hover looks them up only."""
+        out = np.zeros(len(others))
         query = self._known(list(dict.fromkeys(terms)))
-        rest = set(self._known(list(dict.fromkeys(other))))
-        if not query or not rest:
-            return 0.0
-        weights = {t: self._idf(self._df[t]) ** 2 for t in query}
-        norm = math.sqrt(sum(self._idf(self._df[t]) ** 2 for t in rest))
-        dot = sum(weight for t, weight in weights.items() if t in rest)
-        return dot / (math.sqrt(sum(weights.values())) * norm)
+        if not query or not others:
+            return out
+        if self._others_at != self._normed_at or len(self._others) > MAX_OTHERS:
+            self._others.clear()
+            self._others_at = self._normed_at
+        rows = [self._other(other) for other in others]
+        weights = np.array([self._idf(self._df[t]) ** 2 for t in query])
+        lookup = np.zeros(len(self._words))
+        lookup[query] = weights
+        lengths = [len(ids) for ids, _ in rows]
+        if not any(lengths):
+            return out
+        flat = np.concatenate([ids for ids, _ in rows])
+        dots = np.bincount(np.repeat(np.arange(len(rows)), lengths), weights=lookup[flat], minlength=len(rows))
+        norms = np.array([norm for _, norm in rows])
+        np.divide(dots, math.sqrt(weights.sum()) * norms, out=out, where=norms > 0)
+        return out
+
+    def _other(self, other: tuple[str, ...]) -> tuple[np.ndarray, float]:
+        cached = self._others.get(other)
+        if cached is None:
+            ids = np.array(self._known(list(dict.fromkeys(other))), dtype=np.int64)
+            cached = self._others[other] = (ids, self._norm(ids) if len(ids) else 0.0)
+        return cached
 
     # snapshots (see scms.recall.lexical_snapshot)
 

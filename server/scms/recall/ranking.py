@@ -121,13 +121,16 @@ def _exemplar_keys(engine, learned: Learned | None, vector: np.ndarray | None, t
     the pattern itself is (embedding and lexical; embedding alone in embeddings mode)."""
     if learned is None or vector is None:
         return {}
+    near = [n for n in learned.exemplar_hits(vector, EXEMPLAR_ROWS * pool)
+            if n.owner in engine.vectors]  # an archived pattern's accepted contexts do not count
+    cosines = np.array([n.cosine for n in near])
+    if mode == "embeddings":
+        scores = cosines
+    else:
+        scores = EMBEDDING * cosines + (1 - EMBEDDING) * engine.lexical.similarities_to(terms, [n.terms for n in near])
     keys: dict[str, list[float]] = {}
-    for near in learned.exemplar_hits(vector, EXEMPLAR_ROWS * pool):
-        if near.owner not in engine.vectors:  # an archived pattern's accepted contexts do not count
-            continue
-        key = near.cosine if mode == "embeddings" else (
-            EMBEDDING * near.cosine + (1 - EMBEDDING) * engine.lexical.similarity_to(terms, near.terms))
-        keys.setdefault(near.owner, []).append(key)
+    for n, score in zip(near, scores.tolist()):
+        keys.setdefault(n.owner, []).append(score)
     return keys
 
 

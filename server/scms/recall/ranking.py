@@ -152,9 +152,11 @@ def _reasons(pattern: Pattern, lexical: float, cosine: float | None, shared: lis
     if shared:
         listed = ", ".join(f"`{t}`" for t in shared[:8]) + (" …" if len(shared) > 8 else "")
         reasons.append(f"shares {_count(len(shared), 'term')} with this code ({listed}); similarity {lexical:.2f}")
-    if keys:
-        places = _count(len(keys), "place")
-        reasons.append(f"like code where it was accepted before ({places} nearby, best {max(keys):.2f})")
+    own = lexical if cosine is None else EMBEDDING * cosine + (1 - EMBEDDING) * lexical
+    closer = [key for key in keys if key >= own]  # accepted places at least as like this code as the pattern is
+    if closer:
+        reasons.append(f"like code where it was accepted before ({_count(len(closer), 'place')} as close as the "
+                       f"pattern or closer, best {max(closer):.2f})")
     if shift is not None and abs(MODEL * shift) >= 0.01:
         reasons.append(f"memory model learned from accepts and rejects ({MODEL * shift:+.2f})")
     if pattern.tier is Tier.VALIDATED:

@@ -164,3 +164,7 @@ def test_exemplars_answer_each_pattern_with_its_closest_accepted_context(vectors
     assert exemplars.best(query, 3) == dict(list(expected.items())[:3])
     assert exemplars.best(query, 7) == expected
     assert len(exemplars) == 90 and exemplars.of("p3", 2).shape == (2, SMALL.dim)
+    rows = [i for i, o in enumerate(owners[:90]) if o != "p3"]
+    assert exemplars.drop("p3") == 90 - len(rows) > 0 and exemplars.drop("p3") == 0
+    assert "p3" not in exemplars.owners and np.array_equal(exemplars.matrix(), vectors[rows])
+    assert len(exemplars.terms) == len(exemplars.owners) == len(rows)

@@ -32,6 +32,9 @@ def test_a_purged_secret_is_nowhere_in_the_store_and_rebuild_still_works(memory:
     memory.recall("copy data deploy")  # the lexical index follows and is saved with its words
     memory._engine.save_lexical()
     memory.close_session()  # the report names it
+    model_file = workspace / ".scms" / "model" / "memory-layer.pt"  # as a model that kept its accepted code's words
+    model_file.parent.mkdir(exist_ok=True)
+    model_file.write_bytes(b"exemplar terms: =" + SECRET.encode())
     assert _everywhere(workspace)
 
     result = memory.purge(oops.id)
@@ -39,6 +42,7 @@ def test_a_purged_secret_is_nowhere_in_the_store_and_rebuild_still_works(memory:
     purged = result["pattern"]
     assert (purged.tier.value, purged.title) == ("archive", "(purged)") and purged.snippet.startswith("(purged ")
     assert _everywhere(workspace) == []
+    assert not model_file.exists()  # no model was loaded: its file goes, and the next start relearns from the log
     assert memory.rebuild() == 2 and memory.get(kept.id).title == "Copy in chunks"
     assert memory.get(oops.id).title == "(purged)"
     with pytest.raises(InvalidState, match="was purged"):

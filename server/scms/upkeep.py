@@ -5,12 +5,15 @@ A base class of `scms.memory.Memory`, like `sharing.py` and `suggesting.py`."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from scms.model import Tier
 from scms.store import queries, report
 from scms.store.retention import retention
+
+log = logging.getLogger("scms")
 
 
 class Upkeep:
@@ -47,6 +50,19 @@ class Upkeep:
                               patterns=patterns, tiers=tiers, threshold=threshold, eligible=eligible,
                               close=[p for p in candidates if 0 < p.accepted_uses < threshold], would_archive=fading)
 
+    def _forget_in_model(self, pattern_id: str) -> None:
+        """The memory model keeps accepted contexts' words: the running one drops the pattern's and saves; a
+        model file no one has loaded is removed (the next start relearns it from the event log)."""
+        from scms.learn import persist
+
+        if self._learning is not None and self._learning.ready:
+            self._learning.forget(pattern_id)
+            return
+        try:
+            (self._ws.scms_dir / "model" / persist.FILE).unlink(missing_ok=True)
+        except OSError as err:
+            log.warning("could not remove the memory model's file after a purge: %s", err)
+
     def purge(self, pattern_id: str) -> dict[str, Any]:
         """Take a pattern remembered by mistake (a secret in it) out of every event, file and index in `.scms/`
         (its text replaced by hashes; archived for good), and out of the rule files an export wrote."""
@@ -61,5 +77,6 @@ class Upkeep:
         with self._ws.db.read() as conn:
             self._engine.refresh(conn)
         self._engine.save_lexical()  # its snapshot held the pattern's words
+        self._forget_in_model(pattern.id)
         exported = self.export(written_targets(self.root)) if before.tier is Tier.VALIDATED else None
         return {"pattern": pattern, "storeRewritten": clean, "reportsScrubbed": scrubbed, "exported": exported}

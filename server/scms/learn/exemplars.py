@@ -45,6 +45,16 @@ class Exemplars:
         self.owners.extend(owners)
         self.terms.extend(terms if terms is not None else [()] * len(owners))
 
+    def drop(self, owner: str) -> int:
+        """Forget every accepted context of this pattern (a purge); how many there were."""
+        keep = [i for i, o in enumerate(self.owners) if o != owner]
+        dropped = len(self.owners) - len(keep)
+        if dropped:
+            self._vectors[:len(keep)] = self.matrix()[keep]
+            self.owners = [self.owners[i] for i in keep]
+            self.terms = [self.terms[i] for i in keep]
+        return dropped
+
     def of(self, owner: str, limit: int) -> np.ndarray:
         """The owner's most recent `limit` exemplars."""
         rows = [i for i, o in enumerate(self.owners) if o == owner][-limit:] if limit else []

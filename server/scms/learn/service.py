@@ -277,6 +277,13 @@ class ModelService:
         ids = list(candidates)
         return dict(zip(ids, (np.stack([candidates[i] for i in ids]) @ moved).tolist()))
 
+    def forget(self, pattern_id: str) -> None:
+        """Drop a purged pattern's accepted contexts (their terms hold its code's words) and save at once."""
+        with self._writing, self._lock:
+            if self.exemplars is not None and self.exemplars.drop(pattern_id):
+                self._dirty = True
+        self.save()
+
     # saving
 
     def save(self) -> None:

@@ -327,7 +327,13 @@ class RowsCopy:
 
 def _live_rows(ids: list[str], rows: list[np.ndarray], row_of: dict[str, int],
                words: list[str]) -> tuple[list[str], np.ndarray, np.ndarray, list[str]]:
+    """The live rows, with only the words they use (renumbered): a removed or purged pattern's words are not
+    kept."""
     live = sorted(row_of.values())
     kept = [rows[r] for r in live]
     flat = np.concatenate(kept) if kept else np.zeros(0, dtype=np.int32)
-    return [ids[r] for r in live], flat, np.array([len(r) for r in kept], dtype=np.int64), words
+    used = np.unique(flat)
+    renumber = np.zeros(len(words), dtype=np.int32)
+    renumber[used] = np.arange(len(used), dtype=np.int32)
+    return ([ids[r] for r in live], renumber[flat] if len(flat) else flat,
+            np.array([len(r) for r in kept], dtype=np.int64), [words[t] for t in used.tolist()])

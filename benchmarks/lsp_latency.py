@@ -161,7 +161,7 @@ async def measure_hovers(root: Path, corpus: list[Function], count: int, hovers:
     await _wait_for_embeddings(client)
     embeddings_ready = time.perf_counter() - started
     # hovers on random non-blank lines of files the patterns came from (and their neighbours)
-    files = sorted({f.path for f in corpus[: max(count, 200)]})
+    files = sorted({inside(root, f) for f in corpus[: max(count, 200)]})  # the server reads only its workspace
     opened: dict[Path, list[str]] = {}
     for path in rng.sample(files, min(40, len(files))):
         text = path.read_text(encoding="utf-8")
@@ -201,15 +201,20 @@ async def measure_hovers(root: Path, corpus: list[Function], count: int, hovers:
                         embeddings_ready, rss, restart_rss)
 
 
+USEFUL_TIMEOUT_S = 120
+
+
 async def _start_until_useful(root: Path, known: Function) -> tuple[LanguageClient, float]:
     """A started server, and the milliseconds from its spawn to its first useful hover: a stored function's
     own body shows that function's card once the memory is open."""
     started = time.perf_counter()
     client, _ = await _start(root)
-    uri = known.path.as_uri()
+    uri = inside(root, known).as_uri()
     client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(
         uri=uri, language_id="python", version=1, text=known.text)))
     while await _hover(client, uri, known.start, 8) is None:
+        if time.perf_counter() - started > USEFUL_TIMEOUT_S:
+            raise SystemExit(f"no card on a stored function's own body ({uri}) after {USEFUL_TIMEOUT_S} s")
         await asyncio.sleep(0.005)
     return client, (time.perf_counter() - started) * 1000
 

@@ -225,11 +225,23 @@ def test_ordinary_code_is_measured_once_per_machine(tmp_path: Path, monkeypatch)
 
 
 def test_a_purge_drops_the_patterns_accepted_contexts_from_the_running_model_and_its_file(accepted_twice):
-    from scms.learn import persist
-
     memory, pattern = accepted_twice
     assert memory.status()["model"]["exemplars"] == 2
     memory.purge(pattern.id)
     assert memory.status()["model"]["exemplars"] == 0
     _, _, saved, _ = persist.load(memory._learning.path, memory._learning.engine.embedder.name)
     assert pattern.id not in saved.owners and not any(saved.terms)
+
+
+def test_a_purge_made_by_another_process_is_followed_by_the_running_model(accepted_twice, root: Path):
+    memory, pattern = accepted_twice
+    other = Memory.open(root, Settings.model_validate({"recall": {"embeddings": False}}))  # as `scms purge` runs
+    try:
+        other.purge(pattern.id)
+    finally:
+        other.close()
+    assert pattern.id in memory.follow_changes()
+    memory._learning.wait_idle()
+    assert memory.status()["model"]["exemplars"] == 0
+    _, _, saved, _ = persist.load(memory._learning.path, memory._learning.engine.embedder.name)
+    assert pattern.id not in saved.owners

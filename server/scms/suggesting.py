@@ -18,7 +18,7 @@ from scms.errors import InvalidInput, NotFound, ScmsError
 from scms.export.lesson import split
 from scms.model import Evidence, Kind, Pattern, Tier
 from scms.recall.ranking import Recalled
-from scms.store import lifecycle
+from scms.store import lifecycle, queries
 from scms.store.source import CodeRange, code_of_lines
 from scms.text import lines_of
 
@@ -44,6 +44,7 @@ class Suggesting:
 
     _discovery: Any = None  # scms.discover.Discovery, made on first use
     _discovery_lock = threading.Lock()
+    _lessons_seen: tuple[bool, int] = (False, 0)  # (a lesson was found, the newest pattern event looked at)
     _scan_cancel: threading.Event | None = None
 
     def context_at(self, path: Path, text: str, line: int) -> CodeRange | None:  # the facade's
@@ -62,7 +63,7 @@ class Suggesting:
         settings = self._ws.settings.suggestions  # type: ignore[attr-defined]
         found: list[Hint] = []
         units = self._units(path, text, edited)
-        if settings.failures:
+        if settings.failures and self._lessons_exist():
             for unit in units:
                 found += self._failures(unit, settings.failure_threshold)
         if settings.recalled and edited is not None:
@@ -175,6 +176,18 @@ class Suggesting:
             if len(units) >= MAX_UNITS:
                 break
         return list(units.values())
+
+    def _lessons_exist(self) -> bool:
+        """Whether the store holds a failure or anti-pattern (else no unit is recalled against them): once one
+        was seen this stays true; until then only patterns changed since the last look are read."""
+        seen = self._lessons_seen
+        if seen[0]:
+            return True
+        with self._ws.db.read() as conn:  # type: ignore[attr-defined]
+            newest = queries.newest_pattern_event(conn)
+            found = newest > seen[1] and queries.lesson_changed_after(conn, seen[1])
+        self._lessons_seen = (found, newest)
+        return found
 
     def _failures(self, unit: CodeRange, threshold: float) -> list[Hint]:
         recalled = self.recall(unit.text, context_hash=unit.evidence.content_hash, limit=5, mode="lexical",

@@ -68,6 +68,7 @@ class ModelService:
         self._view: View | None = None
         self._version = 0
         self._closing = False
+        self._purges_seen = 0  # the last event checked for purges (whose patterns' accepted contexts are dropped)
 
     # starting
 
@@ -156,6 +157,7 @@ class ModelService:
                 if token == "save":
                     self.save()
                     continue
+                self._drop_purged()
                 for job in self._unlearned():
                     if self._closing:
                         return
@@ -283,6 +285,14 @@ class ModelService:
             if self.exemplars is not None and self.exemplars.drop(pattern_id):
                 self._dirty = True
         self.save()
+
+    def _drop_purged(self) -> None:
+        """Forget the accepted contexts of patterns purged since the last look (by another process too)."""
+        with self.engine.ws.db.read() as conn:
+            purges = queries.purged_after(conn, self._purges_seen)
+        for event_id, pattern_id in purges:
+            self.forget(pattern_id)
+            self._purges_seen = event_id
 
     # saving
 

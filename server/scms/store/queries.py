@@ -110,6 +110,20 @@ def judgements_after(conn: sqlite3.Connection, event_id: int) -> list[Judged]:
     return [Judged(event, kind, pattern_id, json.loads(payload or "{}")) for event, kind, pattern_id, payload in rows]
 
 
+def lesson_changed_after(conn: sqlite3.Connection, event_id: int) -> bool:
+    """Whether a failure or anti-pattern that is not archived was changed after `event_id` (0: whether any
+    exists); by the patterns' last-event index, so a later look reads only what changed since."""
+    return bool(conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM patterns WHERE last_event > ? AND tier != 'archive' "
+        "AND json_extract(data, '$.kind') IN ('failure', 'anti_pattern'))", (event_id,)).fetchone()[0])
+
+
+def purged_after(conn: sqlite3.Connection, event_id: int) -> list[tuple[int, str]]:
+    """(event id, pattern id) of the purges logged after `event_id`, oldest first."""
+    return conn.execute("SELECT id, pattern_id FROM events WHERE id > ? AND type = 'purged' ORDER BY id",
+                        (event_id,)).fetchall()
+
+
 # counts
 
 def judgements_count_after(conn: sqlite3.Connection, event_id: int) -> int:

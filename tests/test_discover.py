@@ -182,6 +182,8 @@ def test_re_analysing_a_document_replaces_its_places_and_the_latest_text_wins(tm
     discovery = Discovery(root)
     discovery.scan_workspace()
     [candidate] = discovery.candidates()
+    same = (root / "pkg" / "mod2.py").read_text(encoding="utf-8")
+    assert discovery.document_changed(root / "pkg" / "mod2.py", same) == {"pkg/mod2.py"}  # nothing moved elsewhere
     changed = discovery.document_changed(root / "pkg" / "mod2.py", "def gone():\n    return 1\n")
     assert changed == {"pkg/mod0.py", "pkg/mod1.py", "pkg/mod2.py"}  # the other places lose their hint
     assert discovery.candidates() == [] and discovery.index.in_file("pkg/mod2.py") == []

@@ -90,3 +90,21 @@ def test_recall_explains_and_follows_changes_from_other_connections(memory: Memo
     finally:
         other.close()
     assert memory.recall(code.text) == []
+
+
+def test_hints_recall_units_against_lessons_only_once_the_store_holds_one(memory, monkeypatch):
+    from conftest import COPYFILEOBJ_LINES, remember_lines
+    from scms.model import Kind
+
+    looked: list[str] = []
+    recall = memory.recall
+    monkeypatch.setattr(memory, "recall", lambda text, **kw: looked.append(kw.get("mode", "fused")) or recall(text, **kw))
+    shutil_py = memory.root / "src" / "shutil.py"
+    text = shutil_py.read_text(encoding="utf-8")
+    remember_lines(memory, "shutil.py", *COPYFILEOBJ_LINES)
+    memory.hints(shutil_py, text)
+    assert looked == []  # no failure or anti-pattern stored: no unit was recalled against lessons
+    lesson = remember_lines(memory, "shutil.py", COPYFILEOBJ_LINES[0], COPYFILEOBJ_LINES[0] + 4,
+                            title="Unbounded copy loop hung on a pipe", kind=Kind.FAILURE)
+    hints = memory.hints(shutil_py, text)
+    assert "lexical" in looked and lesson.id in {h.pattern.id for h in hints if h.kind == "failure"}

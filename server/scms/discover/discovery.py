@@ -212,7 +212,13 @@ class Discovery:
         return self.index.replace(mined.file, occurrences, mined.ticket, editor=editor)
 
     def _touched(self, relative: str, before: list[Occurrence]) -> set[str]:
-        shapes = {o.shape_hash for o in before} | {o.shape_hash for o in self.index.in_file(relative)}
+        """This file, and the other places of the shapes whose places in it changed (gained, lost or moved):
+        re-analysing text whose shapes stayed where they were touches no other file (else two open files that
+        share a shape would make each other look again, forever)."""
+        def places(occurrences: list[Occurrence]) -> set[tuple[str, int, int]]:
+            return {(o.shape_hash, o.start_line, o.end_line) for o in occurrences}
+
+        shapes = {shape for shape, _, _ in places(before) ^ places(self.index.in_file(relative))}
         files = {relative}
         for shape in shapes:
             if self.index.count(shape) + 1 >= self.min_occurrences:  # it is, or just was, repeated

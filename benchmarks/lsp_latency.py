@@ -93,12 +93,15 @@ def build_store(root: Path, corpus: list[Function], count: int, real: dict[str, 
         memory.close()
 
 
+OPTIONS: dict | None = None  # the server's settings (initializationOptions); None: the defaults
+
+
 async def _start(root: Path, capabilities: types.ClientCapabilities = CAPABILITIES) -> tuple[LanguageClient, float]:
     client = LanguageClient("scms-bench", "1")
     started = time.perf_counter()
     await client.start_io(*SERVER)
     await client.initialize_async(types.InitializeParams(
-        capabilities=capabilities, root_uri=root.as_uri(),
+        capabilities=capabilities, root_uri=root.as_uri(), initialization_options=OPTIONS,
         workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name="bench")]))
     client.initialized(types.InitializedParams())
     return client, (time.perf_counter() - started) * 1000

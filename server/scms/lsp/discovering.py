@@ -7,7 +7,6 @@ import asyncio
 import logging
 import threading
 
-from scms.background import background_priority
 from scms.lsp.server import ScmsServer
 from scms.lsp.suggestions import suggestions
 from scms.memory import Memory
@@ -17,7 +16,7 @@ log = logging.getLogger("scms")
 
 async def scan_workspace(ls: ScmsServer, memory: Memory) -> None:
     """Mined after the lexical index is up (the first hovers need it; at 10k patterns, scanning from the start
-    put the first useful hover at 2.1 s instead of 0.8 s), at background priority."""
+    put the first useful hover at 2.1 s instead of 0.8 s); the facade's scan runs at background priority."""
     if not memory.settings.discovery.enabled:
         return
     await asyncio.to_thread(memory.warm_up)  # waits for the load in progress, or makes it
@@ -27,7 +26,6 @@ async def scan_workspace(ls: ScmsServer, memory: Memory) -> None:
     done: asyncio.Future = loop.create_future()
     async with ls.progress("SCMS: looking for repeated code") as report:
         def scan() -> None:  # a daemon thread: exiting never waits for it (closing the memory stops it)
-            background_priority()
             try:
                 summary = memory.scan_workspace(lambda done_files, total: ls.on_loop(
                     lambda: report(f"{done_files} of {total} files", int(100 * done_files / max(1, total)))))

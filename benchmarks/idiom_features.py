@@ -82,12 +82,8 @@ def _lexical(index: LexicalIndex, texts: list[str], keys: list[str]) -> np.ndarr
 
 
 def _against(index: LexicalIndex, texts: list[str], others: list[tuple[str, ...]]) -> np.ndarray:
-    """`index.similarity_to` of each text's query terms with each term set."""
-    out = np.zeros((len(texts), len(others)), dtype=np.float32)
-    for row, text in enumerate(texts):
-        terms = query_terms(text)
-        out[row] = [index.similarity_to(terms, other) for other in others]
-    return out
+    """`index.similarities_to` of each text's query terms with each term set, as ranking scores exemplars."""
+    return np.stack([index.similarities_to(query_terms(text), others) for text in texts]).astype(np.float32)
 
 
 def _identifiers(code: str) -> set[str]:

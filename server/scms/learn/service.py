@@ -191,7 +191,8 @@ class ModelService:
 
     def _apply(self, job: Job) -> None:
         started = time.perf_counter()
-        context = self._vector(job)
+        text = self._text_of(job) if job.positive else None  # an accept's words are kept beside its vector
+        context = self._vector(job, text)
         target = self._pattern_vector(job.pattern_id)
         if context is None or target is None:
             if self._closing or self.engine.closing:  # not a lost cause: the next start learns it
@@ -205,7 +206,7 @@ class ModelService:
                                lock=self._lock)
             with self._lock:
                 if job.positive:
-                    self.exemplars.add(job.pattern_id, context, self._terms_of(job))
+                    self.exemplars.add(job.pattern_id, context, tuple(query_terms(text)) if text else ())
                 self.last_event = job.event_id
                 self._version += 1  # hovers' cached views of the old model are stale from here on
                 self._dirty = True
@@ -225,17 +226,12 @@ class ModelService:
                 vector = engine.vectors.vector(pattern_id)
         return vector
 
-    def _vector(self, job: Job) -> np.ndarray | None:
-        """The context's embedding: cached, or of its code (handed over, or read again), embedded now."""
-        return self.engine.vector_of(job.key, lambda: self._text_of(job))
+    def _vector(self, job: Job, text: str | None = None) -> np.ndarray | None:
+        """The context's embedding: cached, or of its code (`text`, handed over, or read again), embedded now."""
+        return self.engine.vector_of(job.key, lambda: text if text is not None else self._text_of(job))
 
     def _text_of(self, job: Job) -> str | None:
         return job.text if job.text is not None and content_hash(job.text) == job.key else self._code_of(job)
-
-    def _terms_of(self, job: Job) -> tuple[str, ...]:
-        """The accepted code's lexical terms, as recall takes a query's; none when its code is gone."""
-        text = self._text_of(job)
-        return tuple(query_terms(text)) if text else ()
 
     def _code_of(self, job: Job) -> str | None:
         """An accept made while the model was not running (the CLI, learning off): its code, if unchanged."""

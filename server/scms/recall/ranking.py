@@ -84,13 +84,13 @@ def recall(conn: sqlite3.Connection, engine, text: str, *, settings: Settings, n
         gain = relevance - own + (LEARNED if mode == "fused" else 1.0) * MODEL * shifts.get(pattern_id, 0.0)
         relevance = own + gain
         if relevance >= minimum:
-            scored.append((relevance, pattern_id, lexical, cosine, gain))
+            scored.append((relevance, pattern_id, lexical, cosine, gain, own))
     # the tier and retention can lift a pattern by at most 0.25 of score: only the most relevant few need loading
     scored.sort(reverse=True)
     found: list[Recalled] = []
     loaded: dict[str, Pattern] = {}
     asked = 0  # patterns of `scored` loaded so far: `limit` of them first, then twice as many each time
-    for position, (relevance, pattern_id, lexical, cosine, gain) in enumerate(scored):
+    for position, (relevance, pattern_id, lexical, cosine, gain, own) in enumerate(scored):
         if len(found) >= limit and found and relevance * WEIGHTS["relevance"] + 0.25 < min(r.score for r in found):
             break
         if position >= asked:
@@ -108,7 +108,7 @@ def recall(conn: sqlite3.Connection, engine, text: str, *, settings: Settings, n
                  + WEIGHTS["retention"] * min(1.0, kept))
         shared = shown(engine.lexical.shared(terms, pattern_id))
         found.append(Recalled(pattern, round(score, 4), round(relevance, 4), shared,
-                              _reasons(pattern, lexical, cosine, shared, keys.get(pattern_id, []),
+                              _reasons(pattern, lexical, cosine, own, shared, keys.get(pattern_id, []),
                                        shifts.get(pattern_id)),
                               None if cosine is None else round(cosine, 4), round(lexical, 4), round(gain, 4)))
     found.sort(key=lambda r: r.score, reverse=True)
@@ -144,7 +144,7 @@ def _with_exemplars(own: float, keys: list[float]) -> float:
     return max(own, first + SECOND * second)
 
 
-def _reasons(pattern: Pattern, lexical: float, cosine: float | None, shared: list[str],
+def _reasons(pattern: Pattern, lexical: float, cosine: float | None, own: float, shared: list[str],
              keys: list[float], shift: float | None) -> list[str]:
     reasons = []
     if cosine is not None:
@@ -152,7 +152,6 @@ def _reasons(pattern: Pattern, lexical: float, cosine: float | None, shared: lis
     if shared:
         listed = ", ".join(f"`{t}`" for t in shared[:8]) + (" …" if len(shared) > 8 else "")
         reasons.append(f"shares {_count(len(shared), 'term')} with this code ({listed}); similarity {lexical:.2f}")
-    own = lexical if cosine is None else EMBEDDING * cosine + (1 - EMBEDDING) * lexical
     closer = [key for key in keys if key >= own]  # accepted places at least as like this code as the pattern is
     if closer:
         reasons.append(f"like code where it was accepted before ({_count(len(closer), 'place')} as close as the "

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 
 from benchmarks import (continual, continual_report, hover_busy, learning_fused, lsp_latency, mcp_search, plots,
                         recall_quality)
-from benchmarks.report import machine, write_section
+from benchmarks.report import machine, quantiles, write_section
 from scms.learn.learner import Rule
 from scms.learn.memory_layer import Shape
 
@@ -202,7 +201,7 @@ def mcp(new: int) -> None:
     ref_small, emb_small, lex_small = (fig[(s, "sentence", small)]
                                        for s in ("server-memory", "SCMS (embeddings)", "SCMS `--lexical`"))
     x, all_busy = busy[0].extra, [ms for row in busy for ms in row.ms]
-    b95 = statistics.quantiles(all_busy, n=100)[94] if len(all_busy) > 1 else float("nan")
+    b95 = quantiles(all_busy)[1]
     idle95 = max(emb.p50_p95[1], emb_k.p50_p95[1])
     packages = ", ".join(f"{name} {version}" for name, version in corpus.versions.items())
     faster = "faster" if ref_small.p50_p95[1] < emb_small.p50_p95[1] else "slower"
@@ -273,10 +272,10 @@ def _p95(seconds: list[float]) -> str:
 
 def busy(patterns: int, seconds: float) -> None:
     results, background = hover_busy.run(patterns, seconds=seconds)
-    rows = "\n".join(f"| {phase} | {len(ms):,} | " + " / ".join(f"{q:.2f}" for q in _quantiles(ms)) + f" | {max(ms):.1f} |"
+    rows = "\n".join(f"| {phase} | {len(ms):,} | " + " / ".join(f"{q:.2f}" for q in quantiles(ms)) + f" | {max(ms):.1f} |"
                       for phase, ms in results.items())
-    idle = _quantiles(results["idle"])[1]
-    worst = max(_quantiles(ms)[1] for ms in results.values())
+    idle = quantiles(results["idle"])[1]
+    worst = max(quantiles(ms)[1] for ms in results.values())
     markdown = f"""## Hovers while the background works
 
 Machine: {machine()}. `python -m benchmarks busy`: the facade's recall for known contexts (what a hover
@@ -296,11 +295,6 @@ training or a save (see the engine's module docstring).
     path = write_section("busy", markdown)
     print(markdown)
     print(f"written to {path}")
-
-
-def _quantiles(ms: list[float]) -> tuple[float, float, float]:
-    q = statistics.quantiles(ms, n=100)
-    return q[49], q[94], q[98]
 
 
 def discovery() -> None:

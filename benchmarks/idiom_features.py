@@ -1,7 +1,8 @@
 """The idiom study's inputs: dense features of every (query, pattern) and (accepted context, pattern) pair, read
 from the open memory before any accept (the vectors faiss holds, the lexical index's similarities, the memory
 model's initial weights), and the signals the study adds: called APIs and identifiers as IDF-weighted sets, and
-accepted contexts' own terms (for exemplars that are full keys)."""
+accepted contexts' own terms (for exemplars that are full keys), and how much of a hub each pattern and accepted
+context is (its mean relevance to its nearest patterns)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from scms.recall import ranking
 from scms.recall.lexical import LexicalIndex, query_terms
 
+HUB = 10  # neighbours a hub score averages over (as CSLS, cross-domain similarity local scaling, takes them)
 _IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 KEYWORDS = frozenset("""
     and as assert async await break case catch class const continue def default del delete do elif else export
@@ -39,6 +42,8 @@ class Features:
     idents: dict[str, np.ndarray]  # the same four, for identifiers
     layer: object  # the memory layer as it was before any accept
     background: object
+    hub_p: np.ndarray  # each pattern's mean relevance to its HUB nearest other patterns
+    hub_c: np.ndarray  # each accepted context's mean relevance to its HUB nearest patterns
 
 
 def extract(memory, bench) -> Features:
@@ -62,11 +67,24 @@ def extract(memory, bench) -> Features:
                   [set(u.calls) for _, u, _ in accepts])
     idents = _sets([_identifiers(t) for _, t, _ in bench.patterns], [_identifiers(t) for t in query_texts],
                    [_identifiers(t) for t in context_texts])
+    pattern_lex = _lexical(engine.lexical, [text for _, text, _ in bench.patterns], ids)
+    pattern_rel = _relevance(P @ P.T, pattern_lex)
+    np.fill_diagonal(pattern_rel, -np.inf)
     return Features(ids, P, Q, C, np.array([index[q.wanted] for q in bench.queries]),
                     np.array([index[pid] for pid, _, _ in accepts]),
                     np.array([p for p, phase in enumerate(bench.accepts) for _ in phase]),
                     np.array([q.project for q in bench.queries]), np.array([u.project for _, u, _ in accepts]),
-                    lex, calls, idents, copy.deepcopy(learning.learner.layer), learning.learner.background)
+                    lex, calls, idents, copy.deepcopy(learning.learner.layer), learning.learner.background,
+                    _hubness(pattern_rel), _hubness(_relevance(C @ P.T, lex["C"])))
+
+
+def _relevance(cosines: np.ndarray, lexical: np.ndarray) -> np.ndarray:
+    return ranking.EMBEDDING * cosines + (1 - ranking.EMBEDDING) * lexical
+
+
+def _hubness(relevance: np.ndarray) -> np.ndarray:
+    """Each row's mean relevance to its HUB most relevant columns."""
+    return np.sort(relevance, axis=1)[:, -HUB:].mean(axis=1).astype(np.float32)
 
 
 def _lexical(index: LexicalIndex, texts: list[str], keys: list[str]) -> np.ndarray:

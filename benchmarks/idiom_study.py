@@ -35,6 +35,12 @@ class Config:
     # a pattern's relevance its best key (itself or an exemplar) + `second` · the next; gain (before issue 15):
     # max(0, best exemplar − own cosine); floor: ex_weight · max(0, exemplar − floor)
     second: float = ranking.SECOND
+    combine: str = "sum"  # how the best two keys add up (keys mode): sum (shipped: best + second · next of the
+    # pattern's own and its exemplars'), exemplars (the next among its exemplars only), noisy-or (1 − (1 − best)
+    # (1 − second · next), bounded by 1)
+    popularity: bool = True  # each accept raises the pattern's retention, hence its prior (scms.store.retention)
+    hubs: float = 0.0  # hubness correction (CSLS): minus hubs · how much more than the average a pattern, or an
+    # accepted context, resembles its nearest patterns
     ex_weight: float = 1.0
     floor: float = 0.0
     calls: float = 0.0  # weight of called-API similarity in relevance
@@ -100,7 +106,8 @@ class State:
             sims = X @ f.C[ex].T
             if cfg.exemplars == "keys":
                 sims = cfg.embedding * sims + (1 - cfg.embedding) * f.lex[kind + "C"][rows][:, ex] \
-                    + cfg.calls * f.calls[kind + "C"][rows][:, ex] + cfg.idents * f.idents[kind + "C"][rows][:, ex]
+                    + cfg.calls * f.calls[kind + "C"][rows][:, ex] + cfg.idents * f.idents[kind + "C"][rows][:, ex] \
+                    - cfg.hubs * (f.hub_c[ex] - f.hub_c.mean())
             owners = f.target[ex]
             for owner in np.unique(owners):
                 own_sims = sims[:, owners == owner]
@@ -138,17 +145,28 @@ class State:
         parts, extra, keys, penalty, pool = self.features(kind, rows)
         projects = (self.f.project_q if kind == "Q" else self.f.project_c)[rows]
         w = np.stack([self.w[p] for p in projects])[:, None, :]
-        own = (parts[..., :3] * w[..., :3]).sum(-1) + extra
-        if keys is not None:  # ranking._with_exemplars: the best two of the pattern's own key and its exemplars'
-            best, runner_up = keys[0] * self.cfg.ex_weight, keys[1] * self.cfg.ex_weight
-            first = np.maximum(own, best)
-            second = np.maximum(np.minimum(own, best), runner_up)
-            own = np.where(np.isfinite(best), np.maximum(own, first + self.cfg.second * second), own)
+        own = (parts[..., :3] * w[..., :3]).sum(-1) + extra - self.cfg.hubs * (self.f.hub_p - self.f.hub_p.mean())
+        if keys is not None:
+            own = self._with_exemplars(own, keys[0] * self.cfg.ex_weight, keys[1] * self.cfg.ex_weight)
         relevance = own + parts[..., 3] * w[..., 3] - penalty
         confidence = (self.counts + 1) / (self.counts + 2)  # a candidate's retention, as scms.store.retention has it
         prior = ranking.WEIGHTS["tier"] * 0.5 + ranking.WEIGHTS["retention"] * BASE_SESSION * confidence
         score = ranking.WEIGHTS["relevance"] * relevance + prior
         return np.where(pool, score, -np.inf), parts
+
+    def _with_exemplars(self, own: np.ndarray, best: np.ndarray, runner_up: np.ndarray) -> np.ndarray:
+        """ranking._with_exemplars (combine sum): the best two of the pattern's own key and its exemplars'."""
+        has = np.isfinite(best)
+        first = np.maximum(own, best)
+        second = np.maximum(np.minimum(own, best), runner_up)
+        if self.cfg.combine == "exemplars":
+            first, second = best, np.where(np.isfinite(runner_up), runner_up, 0.0)
+        if self.cfg.combine == "noisy-or":
+            combined = 1 - (1 - np.clip(first, 0, 1)) * (1 - self.cfg.second * np.clip(second, 0, 1))
+        else:
+            combined = first + self.cfg.second * second
+        with np.errstate(invalid="ignore"):
+            return np.where(has, np.maximum(own, combined), own)
 
     def ranks(self) -> np.ndarray:
         f = self.f
@@ -187,7 +205,7 @@ class State:
             (self.fast or self.slow).learn(batch, f.P[target])
         self.session.append((batch, target))
         self.ex_rows.append(j)
-        self.counts[target] += 1
+        self.counts[target] += 1 if cfg.popularity else 0
 
     def close_session(self) -> None:
         """The slow level replays the session's accepts; the fast level starts again from nothing."""
@@ -244,6 +262,12 @@ def experiments() -> list[tuple[str, Config]]:
             + grid("identifiers alone as a signal", shipped, idents=(0.1, 0.2, 0.4, 0.8))
             + grid("exemplars as a gain over the pattern's cosine (before issue 15)", replace(shipped, exemplars="gain"))
             + grid("weight of the second-best key re-chosen", shipped, second=(0.0, 0.5, 0.75, 1.0))
+            + grid("the second key among accepted contexts only", replace(shipped, combine="exemplars"),
+                   second=(0.25, 0.5, 1.0))
+            + grid("keys combined as a noisy-or (bounded by 1)", replace(shipped, combine="noisy-or"),
+                   second=(0.25, 0.5, 1.0))
+            + grid("accepts do not raise a pattern's prior", replace(shipped, popularity=False), second=(0.0, 0.25))
+            + grid("hubness correction of patterns and accepted contexts (CSLS)", shipped, hubs=(0.1, 0.2, 0.4))
             + grid("exemplar keys scaled", shipped, ex_weight=(0.9, 1.1, 1.25))
             + grid("calibrated exemplar score (absolute, above a floor)", replace(shipped, exemplars="floor"),
                    ex_weight=(0.25, 0.5, 1.0), floor=(0.5, 0.7, 0.8))

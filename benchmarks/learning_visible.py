@@ -15,16 +15,12 @@ import time
 from pathlib import Path
 
 from benchmarks.corpus import functions, inside, link_stdlib
+from benchmarks.report import quantiles
 from scms.memory import Memory
 
 GAP_S = 0.004  # between two hovers
 POLL_S = 0.002
 ACCEPTS = 100
-
-
-def _p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[int(q * (len(ordered) - 1))]
 
 
 def run(accepts: int = ACCEPTS) -> dict:
@@ -98,10 +94,10 @@ as a hover would (no waiting).
 
 | | p50 (ms) | p95 (ms) | max (ms) |
 | --- | ---: | ---: | ---: |
-| accept answered → learner's queue empty | {statistics.median(drained):.1f} | {_p(drained, 0.95):.1f} | {max(drained):.1f} |
-| accept answered → its recall shows the accept | {statistics.median(shown) if shown else float('nan'):.1f} | {_p(shown, 0.95) if shown else float('nan'):.1f} | {max(shown) if shown else float('nan'):.1f} |
-| hover (recall of a known context), idle | {statistics.median(idle):.2f} | {_p(idle, 0.95):.2f} | {max(idle):.2f} |
-| hover meanwhile | {statistics.median(busy):.2f} | {_p(busy, 0.95):.2f} | {max(busy):.2f} |
+| accept answered → learner's queue empty | {statistics.median(drained):.1f} | {quantiles(drained)[1]:.1f} | {max(drained):.1f} |
+| accept answered → its recall shows the accept | {statistics.median(shown) if shown else float('nan'):.1f} | {quantiles(shown)[1] if shown else float('nan'):.1f} | {max(shown) if shown else float('nan'):.1f} |
+| hover (recall of a known context), idle | {statistics.median(idle):.2f} | {quantiles(idle)[1]:.2f} | {max(idle):.2f} |
+| hover meanwhile | {statistics.median(busy):.2f} | {quantiles(busy)[1]:.2f} | {max(busy):.2f} |
 
 The queue was empty within 1 s after {within:.0%} of the accepts (goal: all); the accepted code's own recall
 ranked the pattern first with *like code where it was accepted before* after {len(shown)} of {r['accepts']}

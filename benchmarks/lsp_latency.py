@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -17,6 +16,7 @@ from pygls.lsp.client import LanguageClient
 import numpy as np
 
 from benchmarks.corpus import Function, functions, inside, link_stdlib
+from benchmarks.report import quantiles
 from scms.memory import Memory
 from scms.text import pattern_text
 from scms.text import content_hash
@@ -138,11 +138,6 @@ async def _wait_for_embeddings(client: LanguageClient, timeout: float = 900) -> 
     raise SystemExit("the embedding model did not load in time")
 
 
-def _quantiles(latencies: list[float]) -> tuple[float, float, float]:
-    q = statistics.quantiles(latencies, n=100)
-    return q[49], q[94], q[98]
-
-
 async def _settle(client: LanguageClient, timeout: float = 600) -> None:
     """Wait until the server's embedding queue is empty (the hovered units are embedded)."""
     end = time.perf_counter() + timeout
@@ -190,7 +185,7 @@ async def measure_hovers(root: Path, corpus: list[Function], count: int, hovers:
             result = await _hover(client, uri, line, character)
             latencies.append((time.perf_counter() - t0) * 1000)
             cards += result is not None
-        passes.append((_quantiles(latencies), cards / hovers))
+        passes.append((quantiles(latencies), cards / hovers))
         await _settle(client)
     rss = _rss_mb(client._server.pid)  # type: ignore[union-attr]
     await _stop(client)

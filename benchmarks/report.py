@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import statistics
 from datetime import date
 from pathlib import Path
 
@@ -15,6 +16,14 @@ HEADER = """# Benchmarks
 Figures measured by `make bench` (`python -m benchmarks`) on the machine named in each section.
 They are benchmarks, not tests: rerun them after a change and compare.
 """
+
+
+def quantiles(values: list[float]) -> tuple[float, float, float]:
+    """p50, p95 and p99 of these values (statistics.quantiles, exclusive method; one value is all three)."""
+    if len(values) < 2:
+        return (values[0],) * 3 if values else (float("nan"),) * 3
+    q = statistics.quantiles(values, n=100)
+    return q[49], q[94], q[98]
 
 
 def machine() -> str:

@@ -5,21 +5,24 @@ from __future__ import annotations
 import sys
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, TextIO
 
 from mcp import Client
-from mcp.client.stdio import StdioServerParameters
+from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.types import Implementation
 
 AGENT = "test-agent"
 
 
 @asynccontextmanager
-async def agent(root: Path, *, lexical: bool = True, name: str = AGENT) -> AsyncIterator[Client]:
-    """A client connected to a fresh `scms mcp` on `root` (lexical recall unless asked: no model to wait for)."""
+async def agent(root: Path, *, lexical: bool = True, name: str = AGENT, env: dict[str, str] | None = None,
+                stderr: TextIO | None = None) -> AsyncIterator[Client]:
+    """A client connected to a fresh `scms mcp` on `root` (lexical recall unless asked: no model to wait for), with
+    these environment variables besides the SDK's defaults, its stderr to `stderr` (else this process's)."""
     args = ["-m", "scms", "mcp", "--workspace", str(root)] + (["--lexical"] if lexical else [])
-    params = StdioServerParameters(command=sys.executable, args=args)
-    async with Client(params, client_info=Implementation(name=name, version="1.0")) as client:
+    params = StdioServerParameters(command=sys.executable, args=args, env=env)
+    server = stdio_client(params, errlog=stderr) if stderr is not None else params
+    async with Client(server, client_info=Implementation(name=name, version="1.0")) as client:
         yield client
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -72,6 +73,28 @@ async def test_an_agents_candidate_is_found_used_and_reported(workspace):
     with _opened(workspace) as memory:
         stored = memory.get(added["id"])
     assert (stored.tier.value, stored.accepted_uses, stored.proposed_by) == ("session", 2, AGENT)  # not promoted
+
+
+@pytest.mark.parametrize(("given", "eligible_after_one", "logged"), [
+    ({"promotionThreshold": 1}, True, None),
+    ({"promotionThreshold": 0}, False, "SCMS_SETTINGS: setting 'promotionThreshold' = 0"),
+    ("{not json", False, "SCMS_SETTINGS is not JSON"),
+])
+async def test_the_editors_settings_come_in_scms_settings(workspace, tmp_path, given, eligible_after_one, logged):
+    text = given if isinstance(given, str) else json.dumps(given)
+    with open(tmp_path / "stderr.txt", "w+", encoding="utf-8") as stderr:
+        async with agent(workspace, env={"SCMS_SETTINGS": text}, stderr=stderr) as client:
+            added = (await call(client, "add_candidate", CHUNKS))["pattern"]
+            used = await call(client, "record_use", {"pattern_id": added["id"], "outcome": "worked"})
+            assert (used["pattern"]["acceptedUses"], used["eligible"]) == (1, eligible_after_one)
+            found = await call(client, "search_patterns", {"query": "fsrc_read(length) fdst_write(buf)", "k": 5})
+            assert found["patterns"][0]["id"] == added["id"]
+        stderr.seek(0)
+        log = stderr.read()
+    if logged:
+        assert logged in log and "default" in log
+    else:
+        assert "SCMS_SETTINGS" not in log
 
 
 async def test_code_without_a_file_makes_a_candidate_without_evidence(workspace):

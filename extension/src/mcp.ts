@@ -2,8 +2,9 @@
 // write: in Cursor through vscode.cursor.mcp.registerServer, elsewhere through VS Code's
 // vscode.lm.registerMcpServerDefinitionProvider (final in VS Code 1.101). Both are feature-detected, so
 // engines.vscode stays low for Cursor; where neither works, one line in the SCMS output points to docs/mcp.md.
-// The server runs on the language server's Python, for the language server's folder, by words only when
-// scms.recall.embeddings is off; scms.mcp.enabled turns the offer off and on without a restart.
+// The server runs on the language server's Python, for the language server's folder, with the language server's
+// settings (in SCMS_SETTINGS), by words only when scms.recall.embeddings is off; a changed setting offers it
+// again, and scms.mcp.enabled turns the offer off and on without a restart.
 import * as vscode from 'vscode';
 import { MCP_PROVIDER_ID, mcpCommandLine } from './launch';
 import type { Server } from './server';
@@ -11,6 +12,7 @@ import type { Server } from './server';
 const LABEL = 'SCMS Pattern Memory';
 const CURSOR_NAME = 'scms';
 const BY_HAND = 'see docs/mcp.md to configure it by hand';
+const SETTINGS_ENV = 'SCMS_SETTINGS'; // read by `scms mcp` (server/scms/mcp.py)
 
 // The little of both APIs used here, declared locally: @types/vscode stays at 1.82.
 interface StdioDefinition {
@@ -63,7 +65,7 @@ export class McpOffer implements vscode.Disposable {
     this.disposables.push(
       this.server.onDidChangeLaunch(() => this.update()),
       vscode.workspace.onDidChangeConfiguration((event) => {
-        if (event.affectsConfiguration('scms.mcp') || event.affectsConfiguration('scms.recall.embeddings')) this.update();
+        if (event.affectsConfiguration('scms')) this.update();
       }),
     );
     this.update();
@@ -82,7 +84,7 @@ export class McpOffer implements vscode.Disposable {
       provideMcpServerDefinitions: () => {
         const line = this.commandLine();
         if (!line) return [];
-        const definition = new Definition(LABEL, line.command, line.args, {}, this.version);
+        const definition = new Definition(LABEL, line.command, line.args, line.env, this.version);
         definition.cwd = vscode.Uri.file(line.cwd);
         return [definition];
       },
@@ -104,10 +106,11 @@ export class McpOffer implements vscode.Disposable {
   }
 
   /** What to offer now: nothing while off, or before a Python that runs scms is found. */
-  private commandLine(): { command: string; args: string[]; cwd: string } | undefined {
+  private commandLine(): { command: string; args: string[]; cwd: string; env: Record<string, string> } | undefined {
     const launch = this.server.launch;
     if (!this.enabled() || !launch) return undefined;
-    return mcpCommandLine(launch.interpreter.command, launch.folder.fsPath, { lexical: this.setting<unknown>('recall.embeddings', true) === false });
+    const line = mcpCommandLine(launch.interpreter.command, launch.folder.fsPath, { lexical: this.setting<unknown>('recall.embeddings', true) === false });
+    return { ...line, env: { [SETTINGS_ENV]: JSON.stringify(this.server.settings()) } };
   }
 
   private update(): void {
@@ -120,13 +123,15 @@ export class McpOffer implements vscode.Disposable {
     }
     const line = this.commandLine();
     const shown = line ? [line.command, ...line.args].join(' ') : '';
-    if (shown === this.offered) return;
+    const offer = line ? `${shown}\n${line.env[SETTINGS_ENV]}` : '';
+    if (offer === this.offered) return;
     const before = this.offered;
-    this.offered = shown;
+    const sameLine = before.split('\n')[0] === shown;
+    this.offered = offer;
     if (this.channel === 'cursor') {
       try {
         if (before) this.api.cursor?.mcp?.unregisterServer?.(CURSOR_NAME);
-        if (line) this.api.cursor?.mcp?.registerServer?.({ name: CURSOR_NAME, server: { command: line.command, args: line.args, env: {} } });
+        if (line) this.api.cursor?.mcp?.registerServer?.({ name: CURSOR_NAME, server: { command: line.command, args: line.args, env: line.env } });
       } catch (error) {
         this.offered = '';
         this.log.warn(`MCP: Cursor did not take the SCMS memory server (${firstSentence(error)}); ${BY_HAND}`);
@@ -135,7 +140,8 @@ export class McpOffer implements vscode.Disposable {
     } else {
       this.changed.fire();
     }
-    if (line) this.log.info(`MCP: offered the SCMS memory server to the editor's agents (${shown})`);
+    if (line && sameLine) this.log.info(`MCP: offered the SCMS memory server again, with the changed settings`);
+    else if (line) this.log.info(`MCP: offered the SCMS memory server to the editor's agents (${shown})`);
     else this.log.info(`MCP: the SCMS memory server is no longer offered (${this.enabled() ? 'no Python that runs scms' : 'scms.mcp.enabled is off'})`);
   }
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { beforeEach, test } from 'node:test';
 import type * as vscode from 'vscode';
-import { MCP_PROVIDER_ID } from '../src/launch';
+import { MCP_PROVIDER_ID, initializationOptions } from '../src/launch';
 import { McpOffer } from '../src/mcp';
 import type { Server } from '../src/server';
 import { EventEmitter, Uri, changeSettings, settings } from './fakes/vscode';
@@ -15,6 +15,7 @@ function fakeServer() {
   const server = {
     launch: undefined as { interpreter: { command: string[]; source: string }; folder: Uri } | undefined,
     onDidChangeLaunch: changed.event,
+    settings: () => initializationOptions({ ...settings }), // as Server.settings() makes them from the manifest's keys
     resolve(command: string[], folder = '/w') {
       server.launch = { interpreter: { command, source: 'setting' }, folder: Uri.file(folder) };
       changed.fire();
@@ -30,7 +31,7 @@ function fakeLog() {
 
 class Definition {
   cwd?: Uri;
-  constructor(readonly label: string, readonly command: string, readonly args: string[], readonly env: object, readonly version?: string) {}
+  constructor(readonly label: string, readonly command: string, readonly args: string[], readonly env: Record<string, string>, readonly version?: string) {}
 }
 
 interface Provider {
@@ -66,6 +67,7 @@ test('VS Code: one provider under the manifest id; its definition follows the in
   assert.deepEqual(definition.args, ['-X', 'utf8', '-m', 'scms', 'mcp', '--workspace', '/home/me/project']);
   assert.equal(definition.cwd?.fsPath, '/home/me/project');
   assert.equal(definition.version, '0.1.0');
+  assert.deepEqual(definition.env, { SCMS_SETTINGS: '{}' });
   assert.deepEqual(lines, ["info MCP: offered the SCMS memory server to the editor's agents (/venv/bin/python -X utf8 -m scms mcp --workspace /home/me/project)"]);
   assert.equal(provider.resolveMcpServerDefinition(definition, never), definition);
 
@@ -73,15 +75,21 @@ test('VS Code: one provider under the manifest id; its definition follows the in
   assert.equal(changes, 2);
   assert.equal(provider.provideMcpServerDefinitions(never)[0].args.at(-1), '--lexical');
 
-  changeSettings({ 'mcp.enabled': false });
+  changeSettings({ 'promotionThreshold': 3, 'retention.archiveBelow': 0.2 }); // the server's settings: offered again
   assert.equal(changes, 3);
+  assert.deepEqual(JSON.parse(String(provider.provideMcpServerDefinitions(never)[0].env.SCMS_SETTINGS)),
+    { promotionThreshold: 3, recall: { embeddings: false }, retention: { archiveBelow: 0.2 } });
+  assert.equal(lines.at(-1), 'info MCP: offered the SCMS memory server again, with the changed settings');
+
+  changeSettings({ 'mcp.enabled': false });
+  assert.equal(changes, 4);
   assert.deepEqual(provider.provideMcpServerDefinitions(never), []);
   assert.equal(provider.resolveMcpServerDefinition(definition, never), undefined); // asked before it was turned off
   assert.match(lines.at(-1) ?? '', /no longer offered \(scms\.mcp\.enabled is off\)/);
-  changeSettings({ 'promotionThreshold': 3 }); // unrelated: nothing to tell the editor
-  assert.equal(changes, 3);
-  changeSettings({ 'mcp.enabled': true });
+  changeSettings({ 'promotionThreshold': 4 }); // nothing offered: nothing to tell the editor
   assert.equal(changes, 4);
+  changeSettings({ 'mcp.enabled': true });
+  assert.equal(changes, 5);
   assert.equal(provider.provideMcpServerDefinitions(never).length, 1);
   offer.dispose();
 });
@@ -102,13 +110,16 @@ test("Cursor: its registry gets the server (not VS Code's too), again after a ch
   offer.register();
   assert.deepEqual(calls, []);
   server.resolve(['python3'], '/w');
-  assert.deepEqual(calls, ['register scms: python3 -m scms mcp --workspace /w {}']);
+  assert.deepEqual(calls, ['register scms: python3 -m scms mcp --workspace /w {"SCMS_SETTINGS":"{}"}']);
   server.resolve(['/opt/py'], '/w');
-  assert.deepEqual(calls.slice(1), ['unregister scms', 'register scms: /opt/py -m scms mcp --workspace /w {}']);
+  assert.deepEqual(calls.slice(1), ['unregister scms', 'register scms: /opt/py -m scms mcp --workspace /w {"SCMS_SETTINGS":"{}"}']);
+  changeSettings({ 'promotionThreshold': 5 });
+  assert.deepEqual(calls.slice(3), ['unregister scms',
+    'register scms: /opt/py -m scms mcp --workspace /w {"SCMS_SETTINGS":"{\\"promotionThreshold\\":5}"}']);
   changeSettings({ 'mcp.enabled': false });
-  assert.deepEqual(calls.slice(3), ['unregister scms']);
+  assert.deepEqual(calls.slice(5), ['unregister scms']);
   offer.dispose(); // nothing registered: nothing to unregister
-  assert.equal(calls.length, 4);
+  assert.equal(calls.length, 6);
 });
 
 test('an editor without the API, or whose API refuses: one line pointing to docs/mcp.md, once, and no throw', () => {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -118,6 +119,19 @@ def settings_from(raw: Any) -> tuple[Settings, list[str]]:
     problems: list[str] = []
     clean = _clean(Settings, raw, "", problems)
     return Settings.model_validate(clean), problems
+
+
+def settings_from_json(text: str | None, source: str) -> tuple[Settings, list[str]]:
+    """Settings given as JSON text, shaped as the language server's initialization options (how the extension
+    passes them to `scms mcp`): text that is not JSON keeps every default; each bad value is named, its default kept."""
+    if text is None or not text.strip():
+        return Settings(), []
+    try:
+        raw = json.loads(text)
+    except ValueError as err:
+        return Settings(), [f"{source} is not JSON ({err}); defaults used"]
+    settings, problems = settings_from(raw)
+    return settings, [f"{source}: {problem}" for problem in problems]
 
 
 def _clean(model: type[BaseModel], raw: dict[str, Any], prefix: str, problems: list[str]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ a person validates in the editor. The language server and this server share the 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -24,7 +25,7 @@ from mcp.types import Resource as ResourceInfo
 from pydantic import Field
 
 from scms import __version__
-from scms.config import Settings
+from scms.config import Settings, settings_from_json
 from scms.errors import InvalidInput, NotFound, ScmsError
 from scms.memory import CodeRange, Memory, find_root, language_of
 from scms.model import Kind, Pattern, Tier
@@ -40,6 +41,7 @@ SEARCH_FLOOR = 0.05  # relevance a search result needs: asked for, it may show w
 SNIPPET_SHOWN = 4_000  # search results show this much of each snippet; get_pattern shows all of it
 FIELDS = {"patternId": "pattern_id", "uri": "file", "range": "start_line"}  # the facade's names for the arguments
 AGENT = "an AI agent"  # the proposer when the client does not say its name
+SETTINGS_ENV = "SCMS_SETTINGS"  # the editor's settings (JSON, as the language server gets them), set by the extension
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 ADDS = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
@@ -63,18 +65,23 @@ def serve(root: Path, embeddings: bool = True) -> int:
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     log.propagate = False
-    build(root, embeddings=embeddings).run("stdio")
+    settings, problems = settings_from_json(os.environ.get(SETTINGS_ENV), SETTINGS_ENV)
+    for problem in problems:
+        log.warning("%s", problem)
+    build(root, embeddings=embeddings, settings=settings).run("stdio")
     return 0
 
 
-def build(root: Path, embeddings: bool = True) -> MCPServer:
-    """The MCP server for the workspace at `root` (opened when a client connects, closed when it leaves);
-    without `embeddings`, recall is lexical (no model in memory)."""
+def build(root: Path, embeddings: bool = True, settings: Settings | None = None) -> MCPServer:
+    """The MCP server for the workspace at `root` (opened when a client connects, closed when it leaves), with
+    these settings; without `embeddings`, recall is lexical (no model in memory) whatever they say."""
     holder: dict[str, Any] = {}  # "memory" once open, else "problem"
+    settings = settings or Settings()
+    if not embeddings:
+        settings = settings.model_copy(update={"recall": settings.recall.model_copy(update={"embeddings": False})})
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[None]:
-        settings = Settings.model_validate({"recall": {"embeddings": embeddings}})
         try:
             memory = await anyio.to_thread.run_sync(Memory.open, root, settings)
         except ScmsError as err:  # served all the same: every call says why there is no memory

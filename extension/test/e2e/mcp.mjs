@@ -54,6 +54,7 @@ const userSettings = {
   'scms.server.interpreter': [PYTHON],
   'scms.recall.embeddings': false, // the MCP server then recalls by words (--lexical): no model to load on 2 cores
   'scms.learning.enabled': false,
+  'scms.promotionThreshold': 3, // must reach the MCP server, in SCMS_SETTINGS
 };
 // VS Code 1.139 treats code-server's window as remote: machine-scoped settings (the interpreter) are read from the
 // remote's Machine settings, not the user's
@@ -200,6 +201,10 @@ try {
   // the extension sees it resolve the definition, and the server's output says it runs with its six tools
   await startFromList(LABEL);
   const pid = await until('a "scms mcp" process for the workspace', () => mcpServers()[0], 30_000);
+  const given = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find((v) => v.startsWith('SCMS_SETTINGS='));
+  const passed = given ? JSON.parse(given.slice('SCMS_SETTINGS='.length)) : undefined;
+  if (passed?.promotionThreshold !== 3 || passed?.learning?.enabled !== false) throw new Error(`the server did not get the editor's settings: ${given}`);
+  log(`the server got the editor's settings in SCMS_SETTINGS (promotionThreshold ${passed.promotionThreshold}, learning.enabled false)`);
   const started = mcpLines().find((l) => l.includes('MCP: the editor starts the SCMS memory server'));
   if (!started?.includes(`(${expected})`)) throw new Error(`the extension did not see VS Code start the server it offered: ${JSON.stringify(mcpLines())}`);
   await page.screenshot({ path: path.join(ARTIFACTS, 'mcp-running.png') });

@@ -1325,11 +1325,10 @@ def lsp_strategy(root: Path, pattern_ids: list[str]) -> Any:
     return st.one_of(requests, requests, requests, no_params, document(), raw)
 
 
-def mcp_strategy(root: Path, pattern_ids: list[str], surrogates: bool = False) -> Any:
-    """Tool calls of the six tools and unknown ones, with random and edge arguments, and other methods with
-    random params. Two kinds of message the MCP SDK's stdio transport drops unanswered are left to
-    `known_problems` (they would only time out here): `params` that is not an object, and lone surrogates
-    (valid JSON escapes, which pydantic's JSON parser refuses); the latter come in only when asked."""
+def mcp_strategy(root: Path, pattern_ids: list[str], surrogates: bool = True) -> Any:
+    """Tool calls of the six tools and unknown ones, with random and edge arguments (lone surrogates among
+    their text, unless asked not to), and other methods with random params. `params` that is not an object is
+    sent on its own by `known_problems`."""
     from hypothesis import strategies as st
 
     odd = [c for c in ODD if surrogates or not ("\ud800" <= c[0] <= "\udfff")]
@@ -1377,7 +1376,7 @@ def mcp_strategy(root: Path, pattern_ids: list[str], surrogates: bool = False) -
 
 
 def fuzz(front_end: str, cases: int, seed: int = 16, root: Path | None = None,
-         surrogates: bool = False) -> FuzzFigures:
+         surrogates: bool = True) -> FuzzFigures:
     """`cases` hypothesis-generated cases against one server (a new one after a death); the figures."""
     from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, settings
 

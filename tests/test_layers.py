@@ -10,7 +10,7 @@ from pathlib import Path
 import scms
 
 PACKAGE = Path(scms.__file__).parent
-FRONT_ENDS = ("scms.lsp", "scms.cli", "scms.terminal", "scms.mcp")
+FRONT_ENDS = ("scms.lsp", "scms.cli", "scms.terminal", "scms.mcp", "scms.mcp_stdio")
 DOOR = ("scms.memory", "scms.model", "scms.config", "scms.errors", "scms")  # `scms` itself: __version__
 CORE = ("scms.store", "scms.recall", "scms.learn", "scms.discover", "scms.export", "scms.importing")
 SQL = re.compile(r"\b(SELECT\s.+\sFROM|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+"

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # benchmarks/ is not an installed package
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.reliability import Lsp, Mcp, _frames, cli, fuzz, project  # noqa: E402
+from benchmarks.reliability import Lsp, Mcp, _frames, cli, fuzz, project, tool_result  # noqa: E402
 
 # problems found by the fuzzer and not fixed yet, each pinned by a strict xfail test below: (kind, a pattern of
 # what the fuzzer reports, whether the case is only raw frames: shown as a list of their bodies, '["…')
@@ -95,23 +95,38 @@ def agent(tmp_path: Path):
     server.stop()
 
 
-@pytest.mark.xfail(strict=True, reason="the MCP SDK's stdio transport drops a request whose params is not an object "
-                   "(it fails JSONRPCRequest validation) without answering it, so the client waits forever")
 def test_an_mcp_request_whose_params_is_not_an_object_is_answered(agent: Mcp):
+    """The MCP SDK's stdio transport drops such a request unanswered (it fails JSONRPCRequest validation), so the
+    client would wait forever: scms.mcp_stdio answers it."""
     for number, params in enumerate(["[]", "0", '"x"', "true"], start=9200):
         agent.write_raw(agent._frame(b'{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":%s}'
                                      % (number, params.encode())))
     assert agent.request("ping", {})  # handled in order after them
-    assert [agent.answer(number, timeout=2) is not None for number in range(9200, 9204)] == [True] * 4
+    answers = [agent.answer(number, timeout=2) for number in range(9200, 9204)]
+    assert [a["error"]["code"] if a else None for a in answers] == [-32602] * 4
+    assert [a["error"]["message"] for a in answers] == [
+        f"params must be an object, not {kind}" for kind in ("an array", "a number", "a string", "a boolean")]
 
 
-@pytest.mark.xfail(strict=True, reason="pydantic's JSON parser refuses a lone surrogate escape (\\ud800, valid JSON "
-                   "text), and the MCP SDK's stdio transport then drops the request unanswered")
+def test_an_mcp_request_that_is_not_json_rpc_2_is_an_invalid_request(agent: Mcp):
+    agent.write_raw(agent._frame(b'{"jsonrpc":"2.0","id":9300,"method":5,"params":{}}'))
+    agent.write_raw(agent._frame(b'{"jsonrpc":"1.0","id":9301,"method":"tools/list","params":{}}'))
+    agent.write_raw(agent._frame(b'{"jsonrpc":"2.0","method":"notifications/x","params":[]}'))  # no id: no answer
+    assert agent.request("ping", {})
+    assert [agent.answer(number, timeout=2)["error"]["code"] for number in (9300, 9301)] == [-32600, -32600]
+
+
 @pytest.mark.parametrize("tool, arguments", [
     ("get_pattern", {"pattern_id": "\ud800"}),
     ("search_patterns", {"query": "x = '\udfff'"}),
     ("add_candidate", {"title": "odd \ud83d title", "code": "x = 1\n"}),
 ])
 def test_an_mcp_tool_call_with_a_lone_surrogate_is_answered(agent: Mcp, tool: str, arguments: dict):
+    """pydantic's JSON parser refuses a lone surrogate escape (valid JSON text) and the MCP SDK's stdio transport
+    then drops the request unanswered: scms.mcp_stdio answers it, and nothing is done."""
+    before = tool_result(agent.tool("list_patterns", {}))
     number = agent.send("tools/call", {"name": tool, "arguments": arguments})
-    assert agent.answer(number, timeout=3) is not None
+    answer = agent.answer(number, timeout=3)
+    assert answer is not None and answer["error"]["code"] == -32602
+    assert "lone surrogate" in answer["error"]["message"]
+    assert tool_result(agent.tool("list_patterns", {})) == before

@@ -27,6 +27,7 @@ from pydantic import Field
 from scms import __version__
 from scms.config import Settings, settings_from_json
 from scms.errors import InvalidInput, NotFound, ScmsError
+from scms.mcp_stdio import screened_stdio
 from scms.memory import CodeRange, Memory, find_root, language_of
 from scms.model import Kind, Pattern, Tier
 
@@ -292,6 +293,15 @@ class PatternServer(MCPServer):
     def __init__(self, holder: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._holder = holder
+
+    async def run_stdio_async(self) -> None:
+        """The SDK's stdio loop, with the requests it would leave unanswered answered (scms.mcp_stdio)."""
+        lowlevel = getattr(self, "_lowlevel_server", None)
+        if lowlevel is None:  # an SDK laid out otherwise: its own loop, unscreened
+            await super().run_stdio_async()
+            return
+        async with screened_stdio() as (read_stream, write_stream):
+            await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
 
     async def list_resources(self) -> list[ResourceInfo]:
         fixed = await super().list_resources()

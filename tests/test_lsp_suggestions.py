@@ -52,6 +52,12 @@ async def test_a_strongly_recalled_pattern_is_suggested_where_it_is_edited_and_a
         assert hint.range.start.line == tar_copy and "“Copy file objects in chunks”" in hint.message
         assert _scms(client, own) == []
 
+        # a save (VS Code in a browser saves by itself) looks at the whole file: the suggestion stays
+        before = client.diagnostics.get(uri)
+        client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+        await wait_for(lambda: client.diagnostics.get(uri) is not before, timeout=30)  # published again
+        assert [d.message for d in _scms(client, uri)] == [hint.message]
+
         fixes = await _fixes(client, uri, hint)
         assert [f.title for f in fixes] == ["SCMS: Accept “Copy file objects in chunks” here",
                                            "SCMS: Reject “Copy file objects in chunks” here"]
@@ -65,6 +71,21 @@ async def test_a_strongly_recalled_pattern_is_suggested_where_it_is_edited_and_a
         second = await command(client, "scms.accept", {"patternId": pattern["id"], "uri": own,
                                                        "range": lsp_range(copy, copy + 16)})
         assert (second["counted"], second["accepted_uses"], second["eligible"]) == (True, 2, True)
+
+
+async def test_a_save_right_after_an_edit_still_suggests_there(workspace: Path):
+    """An editor that saves by itself can save before the edit's pause is over: the edit is looked at all the same."""
+    shutil, tar = workspace / "src" / "shutil.py", workspace / "src" / "tarfile.py"
+    async with serve(workspace) as client:
+        own = open_document(client, shutil)
+        await command(client, "scms.remember", {"uri": own, "title": "Copy file objects in chunks",
+                                                "range": lsp_range(COPYFILEOBJ_LINES[0] - 1, COPYFILEOBJ_LINES[1] - 1)})
+        uri = open_document(client, tar)
+        tar_copy = line_of(tar, "def copyfileobj(")
+        _edit(client, uri, tar_copy + 3, 2)
+        client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+        await wait_for(lambda: _scms(client, uri), timeout=30)
+        assert [(d.code, d.range.start.line) for d in _scms(client, uri)] == [("scms.recalled", tar_copy)]
 
 
 async def test_code_matching_an_earlier_failure_gets_a_warning_with_its_fix(workspace: Path):

@@ -56,18 +56,19 @@ class Suggesting:
     def code_from_file(self, file: str | Path, start_line: int, end_line: int) -> CodeRange:  # the facade's
         raise NotImplementedError
 
-    def hints(self, path: Path, text: str, edited: list[int] | None = None) -> list[Hint]:
+    def hints(self, path: Path, text: str, edited: list[int] | None = None, whole: bool = False) -> list[Hint]:
         """The hints for a document: for the units around the `edited` 0-based lines, the patterns that recall
-        strongly; for every unit (the edited ones when given), the failures and anti-patterns it matches. Never
-        a pattern on its own evidence, never one rejected here; at most `suggestions.maxHints`, strongest first."""
+        strongly; for every unit (the edited ones only when given and not `whole`), the failures and
+        anti-patterns it matches. Never a pattern on its own evidence, never one rejected here; at most
+        `suggestions.maxHints`, strongest first."""
         settings = self._ws.settings.suggestions  # type: ignore[attr-defined]
         found: list[Hint] = []
-        units = self._units(path, text, edited)
+        units = self._units(path, text, None if whole else edited)
         if settings.failures and self._lessons_exist():
             for unit in units:
                 found += self._failures(unit, settings.failure_threshold)
-        if settings.recalled and edited is not None:
-            for unit in units:
+        if settings.recalled and edited:
+            for unit in (self._units(path, text, edited) if whole or edited is None else units):
                 found += self._recalled(unit, settings.recall_threshold)
         shapes = self._shapes(path, text)
         best: dict[tuple[int, str | None], Hint] = {}

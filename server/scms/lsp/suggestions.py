@@ -26,14 +26,17 @@ class Suggestions:
 
     def __init__(self) -> None:
         self.shown: dict[str, list[Hint]] = {}
-        self.edited: dict[str, set[int] | None] = {}  # None: look at the whole document
+        self.edited: dict[str, set[int]] = {}  # lines edited (or to look at again) since the last analysis
+        self.whole: set[str] = set()  # documents to look at whole (opened, saved) at the next analysis
         self.pending: dict[str, asyncio.Task] = {}
 
     def schedule(self, ls: ScmsServer, uri: str, lines: set[int] | None, delay: float = DEBOUNCE_S) -> None:
+        """Look at these lines again after `delay` (None: the whole document), with those still waiting."""
         if uri.startswith("file:") and "/.scms/" in uri:
             return  # pattern files get their own diagnostics (conflicts)
-        wanted = self.edited.get(uri, set())
-        self.edited[uri] = None if lines is None or wanted is None else wanted | lines
+        self.edited[uri] = self.edited.get(uri, set()) | (lines or set())
+        if lines is None:
+            self.whole.add(uri)
         previous = self.pending.pop(uri, None)
         if previous is not None:
             previous.cancel()
@@ -46,6 +49,7 @@ class Suggestions:
         if task is not None:
             task.cancel()
         self.edited.pop(uri, None)
+        self.whole.discard(uri)
         if self.shown.pop(uri, None):
             ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
@@ -60,6 +64,8 @@ class Suggestions:
         await asyncio.sleep(delay)
         await ls.ready.wait()  # a document opened while the memory opens is looked at once it is open
         edited = self.edited.pop(uri, set())
+        whole = uri in self.whole
+        self.whole.discard(uri)
         self.pending.pop(uri, None)
         memory = ls.memory
         if memory is None:
@@ -68,14 +74,17 @@ class Suggestions:
             path, text = documents.text_of(ls, memory, uri)
         except ScmsError:
             return
-        lines = None if edited is None else sorted(edited)
+        lines = sorted(edited)
         others = await asyncio.to_thread(memory.document_changed, path, text)  # discovery follows the text
-        fresh = await asyncio.to_thread(memory.hints, path, text, lines)
+        fresh = await asyncio.to_thread(memory.hints, path, text, lines, whole)
         if ls.memory is not memory or uri not in ls.workspace.text_documents:
             return
-        kept = [] if lines is None else await asyncio.to_thread(_still_true, memory, path, text,
-                                                                 self.shown.get(uri, []), set(lines))
-        hints = _strongest(fresh + [h for h in kept if h.kind != "shape"], memory.settings.suggestions.max_hints)
+        # a look at the whole document (an open, a save) recomputes failures and shapes everywhere, and keeps
+        # the patterns suggested where the user edited while that code stays as it was
+        kept = await asyncio.to_thread(_still_true, memory, path, text, self.shown.get(uri, []), set(lines))
+        kept = [h for h in kept if h.kind != "shape" and (not whole or h.kind == "recalled")
+                and (h.kind != "recalled" or memory.settings.suggestions.recalled)]
+        hints = _strongest(fresh + kept, memory.settings.suggestions.max_hints)
         self.shown[uri] = hints
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
             uri=uri, diagnostics=[diagnostic(h) for h in hints]))

@@ -44,6 +44,8 @@ async def test_changed_configuration_applies_at_once(client: LanguageClient, wor
     await command(client, "scms.accept", {"patternId": made["id"]})
     [promoted] = await command(client, "scms.promoteEligible", {})
     assert promoted["id"] == made["id"]
+    # views read the memory again (the extension's accept message quotes the threshold from scms.status)
+    assert {"reason": "settings", "patternIds": []} in client.changes  # type: ignore[attr-defined]
 
 
 async def test_a_bad_changed_value_is_named_and_its_default_used(client: LanguageClient):

@@ -141,6 +141,7 @@ async def did_change_configuration(ls: ScmsServer, params: types.DidChangeConfig
     ls.raw_settings, ls.settings = raw, settings  # the memory, if it is still opening, opens with these
     if ls.memory is not None:
         ls.memory.settings = settings
+        ls.changed("settings", [])  # what is eligible, and the scores, follow the settings: views read them again
     log.info("settings updated: promotion after %d accepted uses", settings.promotion_threshold)
 
 

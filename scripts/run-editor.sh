@@ -17,14 +17,23 @@ if [ ! -d "$WS/.scms" ]; then
 else
   KEPT="the demo workspace as you left it; make demo-reset starts over"
 fi
-mkdir -p "$STATE/data/User" "$STATE/exts" "$STATE/xdg-config" "$STATE/xdg-data"
-cat > "$STATE/data/User/settings.json" <<JSON
+mkdir -p "$STATE/data/User" "$STATE/data/Machine" "$STATE/exts" "$STATE/xdg-config" "$STATE/xdg-data"
+if [ ! -f "$STATE/data/User/settings.json" ]; then  # made once: what you change in the Settings UI is kept
+  cat > "$STATE/data/User/settings.json" <<JSON
 {
   "workbench.startupEditor": "none",
   "security.workspace.trust.enabled": false,
   "telemetry.telemetryLevel": "off",
   "extensions.autoUpdate": false,
   "editor.hover.delay": 300,
+  "scms.server.interpreter": ["$PY"]
+}
+JSON
+fi
+# code-server's window is a remote one: machine-overridable settings (the interpreter) are read from the Machine
+# settings; from the User ones only until the Settings UI writes them again
+cat > "$STATE/data/Machine/settings.json" <<JSON
+{
   "scms.server.interpreter": ["$PY"]
 }
 JSON

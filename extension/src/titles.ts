@@ -53,7 +53,9 @@ function clip(text: string, limit = MAX_TITLE): string {
   return `${(space > limit / 2 ? cut.slice(0, space) : cut).replace(/[\s,;:–—-]+$/, '')}…`;
 }
 
-const BLOCK_OPENER = /^(?:[rRuUbB]?(?:"""|''')|\/\*\*?)$/; // a docstring or block comment whose text starts on the next line
+const BLOCK_OPENER = /^(?:[rRuUbB]?(?:"""|''')|\/\*\*?)$/;
+const ONE_QUOTE_DOCSTRING = /^[rRuUbB]?(?:'([^']+)'|"([^"]+)")$/; // 'Return a > b.' (functools writes its docstrings so)
+const DIRECTIVE = /^use \w+$/; // 'use strict' opens a JavaScript body; it says nothing // a docstring or block comment whose text starts on the next line
 const SIGNATURE_END = /(?::|\{|=>)\s*(?:(?:#|\/\/).*)?$/;
 const isCommentish = (line: string) => {
   const text = line.trim();
@@ -82,6 +84,9 @@ function commentBelow(lines: string[], code: number): string | undefined {
   const line = lines[i]?.trim();
   if (!line) return undefined;
   const text = commentText(line);
+  const literal = text === undefined ? ONE_QUOTE_DOCSTRING.exec(line) : null;
+  const said = literal ? literal[1] ?? literal[2] : undefined;
+  if (said !== undefined) return DIRECTIVE.test(said) || PRAGMA.test(said) ? undefined : clean(said) || undefined;
   if (text || text === undefined || !BLOCK_OPENER.test(line)) return text || undefined;
   const next = lines[i + 1]?.trim();
   return next ? clean(commentText(next) ?? next) || undefined : undefined;

@@ -25,6 +25,11 @@ test('default title: the definition\'s name in words, and the first docstring or
   assert.equal(defaultTitle(['def copyfileobj(fsrc, fdst, length=0):', '    """copy data from file-like object fsrc to file-like object fdst"""', '    if not length:']),
     'copyfileobj: copy data from file-like object fsrc to file-like object fdst');
   assert.equal(defaultTitle(['def _copy_file_range(src, dst):', '    total = 0']), 'copy file range');
+  assert.equal(defaultTitle(['def _gt_from_lt(self, other):', "    'Return a > b.  Computed by @total_ordering from (not a < b) and (a != b).'"]),
+    'gt from lt: Return a > b. Computed by @total_ordering from (not a < b) and (a != b)');
+  assert.equal(defaultTitle(['function run(x) {', "  'use strict';", '  return x;']), 'run');
+  assert.equal(defaultTitle(['def f():', "    'x' + y"]), 'f'); // an expression, not a docstring
+  assert.equal(defaultTitle(['def f():', '    "a" + "b"']), 'f');
   assert.equal(defaultTitle(['async def fetchUserName(self):', '    """', '    Fetch the name, retrying twice.', '    """']), 'fetch user name: Fetch the name, retrying twice');
   assert.equal(defaultTitle(['# Retry with backoff; never on 4xx.', '@retry(3)', 'def call(url):', '    pass']), 'call: Retry with backoff; never on 4xx');
   assert.equal(defaultTitle(['/**', ' * Parses the HTTP response.', ' */', 'export async function parseHTTPResponse(raw: string): Promise<R> {']),

@@ -37,7 +37,9 @@ export class StatusBar implements vscode.Disposable {
   /** `SCMS 3 · 1 · lexical` while recall is by shared terms, `SCMS 3 · 1 · ✨` once embeddings are ready. */
   showStatus(status: Status): void {
     const { session, validated, archive } = status.tiers;
-    const [marker, meaning] = RECALL[status.recall] ?? [status.recall, status.recall];
+    // before the server starts loading the model it says `lexical`, as it does with embeddings off
+    const loading = status.recall === 'lexical' && vscode.workspace.getConfiguration('scms').get<boolean>('recall.embeddings', true) !== false;
+    const [marker, meaning] = RECALL[loading ? 'loading model' : status.recall] ?? [status.recall, status.recall];
     this.item.text = `$(database) SCMS ${session} · ${validated} · ${marker}`;
     this.item.tooltip = new vscode.MarkdownString(
       `**SCMS pattern memory**\n\n${session} session · ${validated} validated · ${archive} archived\n\n`

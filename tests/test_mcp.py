@@ -146,8 +146,9 @@ SECRET_CODE = 'client = boto3.client("s3", aws_access_key_id="AKIAZ3MHWKJ5N2QFXP
 
 @pytest.mark.parametrize("tool, arguments, expected", [
     ("no_such_tool", {}, "Unknown tool: no_such_tool"),
-    ("search_patterns", {"query": "x", "k": "five"}, "k"),
-    ("search_patterns", {}, "query"),
+    ("search_patterns", {"query": "x", "k": "five"}, "(argument: k)"),
+    ("search_patterns", {}, "a value is required (argument: query)"),
+    ("add_candidate", {"title": "x" * 201, "code": "x = 1"}, "string should have at most 200 characters (argument: title)"),
     ("record_use", {"pattern_id": "p1", "outcome": "maybe"}, "outcome"),
     ("add_candidate", {"title": "Big", "note": "n" * 10_000_000}, "at most 20000 characters"),
     ("add_candidate", {"title": "   "}, "title must not be blank"),
@@ -169,6 +170,7 @@ async def test_bad_input_is_a_clear_error_and_changes_nothing(workspace, tool, a
         before = store_snapshot(workspace)
         message = await error(client, tool, arguments)
         assert expected in message
+        assert "pydantic" not in message and "xxxxx" not in message  # a sentence, without the caller's values
         assert store_snapshot(workspace) == before
         assert (await call(client, "list_patterns"))["patterns"][0]["acceptedUses"] == 0  # still serving
 

@@ -18,11 +18,11 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError, UnexpectedToolError
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS, ToolAnnotations
 from mcp.types import Resource as ResourceInfo
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from scms import __version__
 from scms.config import Settings, settings_from_json
@@ -102,6 +102,16 @@ def build(root: Path, embeddings: bool = True, settings: Settings | None = None)
     _tools(server, holder)
     _resources_and_prompt(server, holder)
     return server
+
+
+def refused(error: ValidationError) -> str:
+    """`title: at most 200 characters (argument: title)` for each argument the schema refused, its value left out."""
+    said = []
+    for problem in error.errors():
+        field = ".".join(str(part) for part in problem["loc"]) or "arguments"
+        message = "a value is required" if problem["type"] == "missing" else problem["msg"]
+        said.append(f"{message[0].lower()}{message[1:]} (argument: {field})")
+    return "; ".join(dict.fromkeys(said))
 
 
 def _start_model(memory: Memory) -> None:
@@ -293,6 +303,16 @@ class PatternServer(MCPServer):
     def __init__(self, holder: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._holder = holder
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        """The SDK's, with arguments its schema refuses named in a sentence (not pydantic's report, which links
+        to its docs and quotes the caller's values)."""
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as err:
+            if isinstance(err, UnexpectedToolError) or not isinstance(err.__cause__, ValidationError):
+                raise
+            raise ToolError(refused(err.__cause__)) from err.__cause__
 
     async def run_stdio_async(self) -> None:
         """The SDK's stdio loop, with the requests it would leave unanswered answered (scms.mcp_stdio)."""

@@ -139,6 +139,10 @@ async def test_repeated_code_is_suggested_and_a_dismissed_shape_never_again(work
         assert hint.severity == types.DiagnosticSeverity.Hint
         assert lines[hint.range.start.line].startswith("def _") and "_from_" in lines[hint.range.start.line]
         assert hint.message == "SCMS: code like this repeats in 4 places in this file: save it as a pattern?"
+        others = hint.related_information or []
+        assert [o.location.uri for o in others] == [uri] * 3 and all(o.message == "the same code here" for o in others)
+        starts = {o.location.range.start.line for o in others}
+        assert hint.range.start.line not in starts and all(lines[n].startswith("def _") for n in starts)
         save, dismiss = await _fixes(client, uri, hint)
         assert (save.title, dismiss.title) == ("SCMS: Save as pattern…", "SCMS: Dismiss (never suggest this code again)")
         assert await command(client, dismiss.command.command, *dismiss.command.arguments) == {"dismissed": True}

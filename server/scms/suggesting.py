@@ -24,6 +24,7 @@ from scms.text import lines_of
 
 LESSONS = (Kind.FAILURE, Kind.ANTI_PATTERN)
 MAX_UNITS = 400  # units of one document looked at for failures (a lexical recall each: ~1-3 ms)
+MAX_PLACES_SHOWN = 20  # a repeated shape's other places listed with its hint
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Hint:
     pattern: Pattern | None = None
     score: float = 0.0
     data: dict[str, Any] = field(default_factory=dict)
+    elsewhere: list[tuple[Path, int, int]] = field(default_factory=list)  # a shape's other places (1-based lines)
 
 
 class Suggesting:
@@ -155,9 +157,12 @@ class Suggesting:
                 continue
             count, files = len(found.occurrences), found.files
             where = f"{count} places" + (f" in {files} files" if files > 1 else " in this file")
+            others = [o for o in found.occurrences if (o.file, o.start_line) != (place.file, place.start_line)]
             hints.append(Hint("shape", unit, f"SCMS: code like this repeats in {where}: save it as a pattern?",
                               None, float(count), {"shape": found.shape_hash, "title": found.title,
-                                                   "count": count}))
+                                                   "count": count},
+                              [(self._ws.root / o.file, o.start_line, o.end_line)  # type: ignore[attr-defined]
+                               for o in others[:MAX_PLACES_SHOWN]]))
         return hints
 
     def _units(self, path: Path, text: str, edited: list[int] | None) -> list[CodeRange]:

@@ -130,10 +130,15 @@ def diagnostic(hint: Hint) -> types.Diagnostic:
     data = {"kind": hint.kind, "range": unit_range(hint), **hint.data}
     if hint.pattern is not None:
         data.update(patternId=hint.pattern.id, title=hint.pattern.title)
+    elsewhere = [types.DiagnosticRelatedInformation(  # the editor lists them as links under the hint
+        location=types.Location(uri=path.as_uri(), range=types.Range(start=types.Position(line=start - 1, character=0),
+                                                                    end=types.Position(line=end, character=0))),
+        message="the same code here") for path, start, end in hint.elsewhere]
     return types.Diagnostic(
         range=types.Range(start=types.Position(line=first, character=0),
                           end=types.Position(line=first + 1, character=0)),
-        message=hint.message, severity=SEVERITY[hint.kind], source="SCMS", code=CODES[hint.kind], data=data)
+        message=hint.message, severity=SEVERITY[hint.kind], source="SCMS", code=CODES[hint.kind], data=data,
+        related_information=elsewhere or None)
 
 
 suggestions = Suggestions()

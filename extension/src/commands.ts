@@ -106,10 +106,16 @@ export function registerCommands(context: vscode.ExtensionContext, server: Serve
   run('scms.exportRules', async () => {
     const report = await server.execute<ExportReport>('scms.export', {});
     const touched = [...report.written, ...report.changed];
+    // a status bar message is one line: past two files it counts them, and the output lists them
+    const files = (paths: string[]) => (paths.length <= 2 ? paths.join(', ') : `${paths.length} rule files`);
     const parts = [
-      touched.length ? `wrote ${touched.join(', ')}` : 'the rule files were already up to date',
-      ...(report.removed.length ? [`removed ${report.removed.join(', ')}`] : []),
+      touched.length ? `wrote ${files(touched)}` : 'the rule files were already up to date',
+      ...(report.removed.length ? [`removed ${files(report.removed)}`] : []),
     ];
+    if (touched.length > 2 || report.removed.length > 2) {
+      messages.note(`SCMS: export wrote ${touched.join(', ') || 'nothing'}${report.removed.length ? `; removed ${report.removed.join(', ')}` : ''}.`);
+      parts.push('the SCMS output lists them');
+    }
     messages.info(`SCMS: ${parts.join('; ')}.`);
     for (const skipped of report.skipped) void messages.replyWarning(`SCMS: did not write ${skipped.path}: ${skipped.reason}`);
   });

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -95,6 +97,26 @@ async def test_hover_shows_a_card_where_the_pattern_applies(client: LanguageClie
     accept_link = next(part for part in card.split("](") if part.startswith("command:scms.accept?"))
     argument = unquote(accept_link.split("?", 1)[1].split(" ")[0])
     assert f'"patternId": "{pattern["id"]}"' in argument and uri in argument
+
+
+async def test_where_code_is_already_its_evidence_the_card_and_the_fixes_offer_no_accept(client, pattern,
+                                                                                        tarfile_py: Path):
+    uri = open_document(client, tarfile_py)
+    card = (await hover(client, uri, TAR_COPY + 2)).contents.value
+    accept_link = next(part for part in card.split("](") if part.startswith("command:scms.accept?"))
+    accepted = await command(client, "scms.accept", json.loads(unquote(accept_link.split("?", 1)[1].split(" ")[0]))[0])
+    assert accepted["counted"] is True
+    card = (await hover(client, uri, TAR_COPY + 2)).contents.value  # the same code: now its evidence
+    assert "*this code is its evidence*" in card and "command:scms.accept?" not in card
+    assert "command:scms.reject?" not in card and "command:scms.promote?" in card
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        range=types.Range(start=types.Position(line=TAR_COPY + 2, character=0),
+                          end=types.Position(line=TAR_COPY + 2, character=0)),
+        context=types.CodeActionContext(diagnostics=[])))
+    titles = [a.title for a in actions or []]
+    assert "SCMS: Promote “Copy file objects in chunks”" in titles
+    assert not any(t.startswith(("SCMS: Accept", "SCMS: Reject")) for t in titles), titles
 
 
 async def test_no_card_where_nothing_relevant_is_recalled(client: LanguageClient, pattern: dict, textwrap_py: Path):

@@ -108,6 +108,14 @@ def test_an_mcp_request_whose_params_is_not_an_object_is_answered(agent: Mcp):
         f"params must be an object, not {kind}" for kind in ("an array", "a number", "a string", "a boolean")]
 
 
+def test_frames_too_deep_or_odd_to_read_leave_the_mcp_server_serving(agent: Mcp):
+    for body in (b'{"a":' * 5000 + b"1" + b"}" * 5000, b"[" * 600 + b"]" * 600,
+                 b'{"jsonrpc":"2.0","id":9400,"method":"tools/call","params":' + b"[" * 900 + b"]" * 900 + b"}",
+                 b"\xff\xfe not UTF-8", b"not json"):
+        agent.write_raw(agent._frame(body))
+    assert agent.request("ping", {})  # still serving, in order
+
+
 def test_an_mcp_request_that_is_not_json_rpc_2_is_an_invalid_request(agent: Mcp):
     agent.write_raw(agent._frame(b'{"jsonrpc":"2.0","id":9300,"method":5,"params":{}}'))
     agent.write_raw(agent._frame(b'{"jsonrpc":"1.0","id":9301,"method":"tools/list","params":{}}'))

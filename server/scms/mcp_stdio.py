@@ -22,15 +22,15 @@ def refusal(line: str) -> JSONRPCError | None:
     try:
         jsonrpc_message_adapter.validate_json(line, by_name=False)
         return None
-    except ValueError:
+    except Exception:  # noqa: BLE001 - whatever the SDK cannot read is looked at below
         pass
     try:
         frame = json.loads(line)  # Python's parser takes lone surrogate escapes, which are valid JSON text
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python parses: the SDK's to report
         return None
     if not isinstance(frame, dict) or "method" not in frame or not _is_id(frame.get("id")):
         return None
-    if "params" in frame and not isinstance(frame["params"], dict):
+    if "params" in frame and not isinstance(frame["params"], dict):  # (an id and a method: a request)
         code, message = INVALID_PARAMS, f"params must be an object, not {_kind(frame['params'])}"
     elif _has_lone_surrogate(frame):
         code, message = INVALID_PARAMS, ("the request holds a lone surrogate escape (such as \\ud800), which is not "
@@ -54,7 +54,10 @@ class ScreenedLines:
 
     async def __aiter__(self) -> AsyncIterator[str]:
         async for line in self._lines:
-            error = refusal(line)
+            try:
+                error = refusal(line)
+            except Exception:  # noqa: BLE001 - a frame too odd to look at is the SDK's to handle
+                error = None
             if error is None:
                 yield line
                 continue

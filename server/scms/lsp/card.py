@@ -22,12 +22,17 @@ def command_link(title: str, command: str, argument: dict[str, Any]) -> str:
     return f"[{title}](command:{command}?{quote(json.dumps([argument]))} \"{title}\")"
 
 
-def card(recalled: list[Recalled], uri: str, context_range: dict[str, Any]) -> str:
+def card(recalled: list[Recalled], uri: str, context_range: dict[str, Any], context_hash: str = "") -> str:
+    """The card for the patterns recalled at this unit (`context_hash`: its content hash, to tell a pattern's
+    own evidence, where accepting or rejecting it would count nothing)."""
     parts = []
     for item in recalled:
         p = item.pattern
         use = {"patternId": p.id, "uri": uri, "range": context_range}
-        links = [command_link("Accept", "scms.accept", use), command_link("Reject here", "scms.reject", use)]
+        if context_hash and any(e.content_hash == context_hash for e in p.evidence):
+            links = ["*this code is its evidence*"]
+        else:
+            links = [command_link("Accept", "scms.accept", use), command_link("Reject here", "scms.reject", use)]
         if p.tier is Tier.SESSION:
             links.append(command_link("Promote", "scms.promote", {"patternId": p.id}))
         links.append(command_link("Edit…", "scms.editPattern", {"patternId": p.id}))

@@ -81,9 +81,11 @@ def _actions(ls: ScmsServer, memory: Memory, uri: str, rng: types.Range, covered
             if p.id in covered:
                 continue
             use = {"patternId": p.id, "uri": uri, "range": unit_range(context)}
-            actions.append(_action(f"SCMS: Accept “{p.title}”", types.CodeActionKind.QuickFix, "scms.accept", use))
-            actions.append(_action(f"SCMS: Reject “{p.title}” here", types.CodeActionKind.QuickFix,
-                                   "scms.reject", use))
+            if all(e.content_hash != context.evidence.content_hash for e in p.evidence):  # not its own evidence
+                actions.append(_action(f"SCMS: Accept “{p.title}”", types.CodeActionKind.QuickFix, "scms.accept",
+                                       use))
+                actions.append(_action(f"SCMS: Reject “{p.title}” here", types.CodeActionKind.QuickFix,
+                                       "scms.reject", use))
             if p.tier is Tier.SESSION:
                 actions.append(_action(f"SCMS: Promote “{p.title}”", types.CodeActionKind.QuickFix,
                                        "scms.promote", {"patternId": p.id}))

@@ -43,7 +43,7 @@ def _card(ls: ScmsServer, memory: Memory, uri: str, position: types.Position) ->
         return None
     context, recalled = found
     recalled = [replace(r, pattern=memory.checked(r.pattern)) for r in recalled]  # stale evidence, for its badge
-    return card(recalled, uri, unit_range(context))
+    return card(recalled, uri, unit_range(context), context.evidence.content_hash)
 
 
 def recalled_at(memory: Memory, path: Path, text: str, line: int,

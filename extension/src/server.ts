@@ -134,7 +134,11 @@ export class Server implements vscode.Disposable {
       void this.messages.replyWarning(`SCMS: ${NO_FOLDER}`);
       return;
     }
-    if (this.starting) return this.starting;
+    if (this.starting) {
+      // a start under way may be waiting for an answer (create the private environment?): say so rather than nothing
+      this.messages.info('SCMS: the server is still starting; if a question about its Python is open, answer it first.');
+      return this.starting;
+    }
     if (this.client) forgetCrashes(this.client);
     if (this.client?.isRunning()) { // stop, then start: the interpreter setting may have changed the command line
       this.setState('starting');

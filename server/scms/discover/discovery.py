@@ -49,7 +49,8 @@ _KINDS = {
     "switch_expression": "switch", "select_statement": "select", "match_statement": "match",
     "match_expression": "match", "synchronized_statement": "synchronized block",
 }
-_DULL_WORDS = {"get", "set", "self", "cls", "init", "new", "the", "of", "to", "a", "an", "and", "or", "is"}
+_DULL_WORDS = {"get", "set", "self", "cls", "init", "new", "the", "of", "to", "a", "an", "and", "or", "is", "from", "for",
+               "with", "by", "in", "on", "at", "as"}
 
 
 @dataclass(frozen=True)
@@ -310,7 +311,7 @@ class Discovery:
     def title(self, shape: str) -> str:
         """A readable name for a shape: the calls its places share and what kind of code it is, then the
         words their enclosing functions' names share ("`isinstance` … `ValueError` try block (address
-        validator)"); the first line of code when nothing is shared. Of many shared calls, the first two and
+        validator)"); else the first line of its first place. Of many shared calls, the first two and
         the last are named."""
         places = self.index.occurrences(shape)
         if not places:
@@ -323,7 +324,7 @@ class Discovery:
         title = f"{' … '.join(f'`{c}`' for c in calls)} {kind}" if calls else f"repeated {kind}"
         if words:
             title += f" ({' '.join(words)})"
-        elif not calls:
+        else:  # nothing the names share: the first place's first line says what it is
             title += f": {self._first_line(places[0])}"
         return title
 

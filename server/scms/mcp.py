@@ -105,7 +105,8 @@ def build(root: Path, embeddings: bool = True, settings: Settings | None = None)
 
 
 def refused(error: ValidationError) -> str:
-    """`title: at most 200 characters (argument: title)` for each argument the schema refused, its value left out."""
+    """`string should have at most 200 characters (argument: title)` for each argument the schema refused, the
+    value it refused left out."""
     said = []
     for problem in error.errors():
         field = ".".join(str(part) for part in problem["loc"]) or "arguments"

@@ -36,7 +36,8 @@ def refusal(line: str) -> JSONRPCError | None:
         code, message = INVALID_PARAMS, ("the request holds a lone surrogate escape (such as \\ud800), which is not "
                                          "Unicode text; nothing was done")
     else:
-        code, message = INVALID_REQUEST, "not a valid JSON-RPC request (jsonrpc must be \"2.0\", method a string)"
+        code, message = INVALID_REQUEST, ('not a valid JSON-RPC 2.0 request ("jsonrpc": "2.0", a method name, '
+                                          "params an object)")
     return JSONRPCError(jsonrpc="2.0", id=frame["id"], error=ErrorData(code=code, message=message))
 
 

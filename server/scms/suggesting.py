@@ -70,7 +70,7 @@ class Suggesting:
             for unit in units:
                 found += self._failures(unit, settings.failure_threshold)
         if settings.recalled and edited:
-            for unit in (self._units(path, text, edited) if whole or edited is None else units):
+            for unit in (self._units(path, text, edited) if whole else units):
                 found += self._recalled(unit, settings.recall_threshold)
         shapes = self._shapes(path, text)
         best: dict[tuple[int, str | None], Hint] = {}

@@ -53,9 +53,9 @@ function clip(text: string, limit = MAX_TITLE): string {
   return `${(space > limit / 2 ? cut.slice(0, space) : cut).replace(/[\s,;:–—-]+$/, '')}…`;
 }
 
-const BLOCK_OPENER = /^(?:[rRuUbB]?(?:"""|''')|\/\*\*?)$/;
+const BLOCK_OPENER = /^(?:[rRuUbB]?(?:"""|''')|\/\*\*?)$/; // a docstring or block comment whose text starts on the next line
 const ONE_QUOTE_DOCSTRING = /^[rRuUbB]?(?:'([^']+)'|"([^"]+)")$/; // 'Return a > b.' (functools writes its docstrings so)
-const DIRECTIVE = /^use \w+$/; // 'use strict' opens a JavaScript body; it says nothing // a docstring or block comment whose text starts on the next line
+const DIRECTIVE = /^use \w+$/; // 'use strict' opens a JavaScript body; it says nothing
 const SIGNATURE_END = /(?::|\{|=>)\s*(?:(?:#|\/\/).*)?$/;
 const isCommentish = (line: string) => {
   const text = line.trim();

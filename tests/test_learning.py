@@ -158,11 +158,18 @@ def test_exemplars_answer_each_pattern_with_its_closest_accepted_context(vectors
     exemplars.extend(owners, vectors[:90])
     query = vectors[95]
     cosines = vectors[:90] @ query
-    expected = {}
-    for owner, cosine in sorted(zip(owners, cosines), key=lambda pair: -pair[1]):
-        expected.setdefault(owner, float(cosine))
-    assert exemplars.best(query, 3) == dict(list(expected.items())[:3])
-    assert exemplars.best(query, 7) == expected
+    ranked = sorted(zip(owners, cosines.tolist()), key=lambda pair: -pair[1])
+    near = exemplars.nearest(query, 12)
+    assert [n.owner for n in near] == [owner for owner, _ in ranked[:12]] and all(n.terms == () for n in near)
+    assert [n.cosine for n in near] == pytest.approx([cosine for _, cosine in ranked[:12]])
+    assert len(exemplars.nearest(query, 500)) == 90 and exemplars.nearest(query, 0) == []
+    expected = {}  # each pattern by its closest accepted context, as ranking takes them
+    for owner, cosine in ranked:
+        expected.setdefault(owner, cosine)
+    closest = {}
+    for n in exemplars.nearest(query, 90):
+        closest.setdefault(n.owner, n.cosine)
+    assert closest == pytest.approx(expected)
     assert len(exemplars) == 90 and exemplars.of("p3", 2).shape == (2, SMALL.dim)
     rows = [i for i, o in enumerate(owners[:90]) if o != "p3"]
     assert exemplars.drop("p3") == 90 - len(rows) > 0 and exemplars.drop("p3") == 0

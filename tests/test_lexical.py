@@ -126,10 +126,11 @@ def test_an_accepted_contexts_terms_are_scored_with_the_patterns_idf():
     index.add_many(stdlib_rows(200))
     query = query_terms("def copyfileobj(fsrc, fdst):\n    buf = fsrc.read(16)\n    fdst.write(buf)\n")
     same = tuple(query)
-    assert index.similarity_to(query, same) == pytest.approx(1.0)  # as the same code stored as a pattern
-    assert index.similarity_to(query, ("zzz_unheard_of",)) == 0.0
-    assert index.similarity_to(query, ()) == 0.0 and index.similarity_to([], same) == 0.0
-    partly = index.similarity_to(query, tuple(query[: len(query) // 2]))
-    assert 0.0 < partly < index.similarity_to(query, same)
+    one = lambda terms, other: float(index.similarities_to(terms, [other])[0])  # noqa: E731
+    assert one(query, same) == pytest.approx(1.0)  # as the same code stored as a pattern
+    assert one(query, ("zzz_unheard_of",)) == 0.0
+    assert one(query, ()) == 0.0 and one([], same) == 0.0
+    partly = one(query, tuple(query[: len(query) // 2]))
+    assert 0.0 < partly < one(query, same)
     others = [same, (), ("zzz_unheard_of",), tuple(query[: len(query) // 2])]
     assert index.similarities_to(query, others).tolist() == pytest.approx([1.0, 0.0, 0.0, partly])

@@ -68,25 +68,3 @@ class Exemplars:
         order = np.argpartition(-cosines, rows - 1)[:rows] if len(cosines) > rows else np.arange(len(cosines))
         order = order[np.argsort(-cosines[order], kind="stable")]
         return [Near(self.owners[i], float(cosines[i]), self.terms[i]) for i in order.tolist()]
-
-    def best(self, vector: np.ndarray, limit: int) -> dict[str, float]:
-        """The patterns whose exemplars are closest to this context, with their best cosine."""
-        if not self.owners:
-            return {}
-        cosines = self.matrix() @ vector
-        shortlist = 8 * limit  # enough rows for `limit` owners unless a few owners hold most exemplars
-        if len(cosines) > shortlist:
-            order = np.argpartition(-cosines, shortlist)[:shortlist]
-            order = order[np.argsort(-cosines[order])]
-            if len({self.owners[i] for i in order}) < limit:
-                order = np.argsort(-cosines)
-        else:
-            order = np.argsort(-cosines)
-        found: dict[str, float] = {}
-        for i in order:
-            owner = self.owners[i]
-            if owner not in found:
-                found[owner] = float(cosines[i])
-                if len(found) >= limit:
-                    break
-        return found

@@ -162,14 +162,11 @@ class LexicalIndex:
         dot = sum(weights[t] for t in set(self._rows[row].tolist()) & weights.keys())
         return dot / (math.sqrt(sum(weights.values())) * float(self._norms()[row]))
 
-    def similarity_to(self, terms: list[str], other: tuple[str, ...]) -> float:
-        """The same IDF-weighted cosine between the query and a term set no row holds (an accepted context),
-        both restricted to the terms some pattern has, as a search restricts the query."""
-        return float(self.similarities_to(terms, [other])[0])
-
     def similarities_to(self, terms: list[str], others: list[tuple[str, ...]]) -> np.ndarray:
-        """`similarity_to` for many term sets at once. Each set's term ids and norm are kept until the row
-        norms are next recomputed (the index grew or shrank by a tenth), so a hover looks them up only."""
+        """The same IDF-weighted cosine between the query and each term set no row holds (accepted contexts),
+        both restricted to the terms some pattern has, as a search restricts the query. Each set's term ids and
+        norm are kept until the row norms are next recomputed (the index grew or shrank by a tenth), so a hover
+        looks them up only."""
         out = np.zeros(len(others))
         query = self._known(list(dict.fromkeys(terms)))
         if not query or not others:

@@ -7,7 +7,6 @@ context is (its mean relevance to its nearest patterns)."""
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,15 +14,9 @@ from scipy import sparse
 
 from scms.recall import ranking
 from scms.recall.lexical import LexicalIndex, query_terms
+from scms.text import NAME_MARK, names
 
 HUB = 10  # neighbours a hub score averages over (as CSLS, cross-domain similarity local scaling, takes them)
-_IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
-KEYWORDS = frozenset("""
-    and as assert async await break case catch class const continue def default del delete do elif else export
-    extends false False finally for from function global if import in instanceof is lambda let new none None
-    nonlocal not null of or pass raise return self static super switch this throw true True try typeof undefined
-    var void while with yield
-""".split())
 
 
 @dataclass
@@ -105,7 +98,7 @@ def _against(index: LexicalIndex, texts: list[str], others: list[tuple[str, ...]
 
 
 def _identifiers(code: str) -> set[str]:
-    return {w for w in _IDENT.findall(code) if len(w) >= 2 and w not in KEYWORDS}
+    return {name[len(NAME_MARK):] for name in names(code)}
 
 
 def _sets(patterns: list[set[str]], queries: list[set[str]], contexts: list[set[str]]) -> dict[str, np.ndarray]:

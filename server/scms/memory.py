@@ -315,9 +315,10 @@ class Memory(Sharing, Suggesting, Upkeep):
         self._engine.start_model(self.settings.recall.embedding_model_path, self.settings.recall.torch_threads,
                                  report)
         if self.settings.learning.enabled and self._engine.state == "ready" and self._learning is None:
+            from scms.learn import persist
             from scms.learn.service import ModelService
 
-            self._learning = ModelService(self._ws.scms_dir / "model", self._engine)
+            self._learning = ModelService(self._ws.scms_dir / persist.DIR, self._engine)
             self._learning.start(self.settings.learning, report)
         # The models' objects live as long as the server: kept out of the collector's full passes, which
         # otherwise took 125-160 ms every so often, once inside a hover (measured with benchmarks/hover_busy.py).

@@ -59,7 +59,7 @@ class Upkeep:
             self._learning.forget(pattern_id)
             return
         try:
-            (self._ws.scms_dir / "model" / persist.FILE).unlink(missing_ok=True)
+            (self._ws.scms_dir / persist.DIR / persist.FILE).unlink(missing_ok=True)
         except OSError as err:
             log.warning("could not remove the memory model's file after a purge: %s", err)
 

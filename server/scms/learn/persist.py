@@ -17,6 +17,7 @@ from scms.learn.slots import Background
 
 FORMAT = 2  # 2: exemplars keep their lexical terms
 FILE = "memory-layer.pt"
+DIR = "model"  # the folder of .scms/ that holds FILE
 
 
 class ModelFileError(RuntimeError):
